@@ -15,6 +15,7 @@ TEST_REQUIREMENTS = [
     "psycopg[binary]>=3.1",
     "requests>=2.31",
     "build>=1.0",
+    "wheel>=0.42",
 ]
 
 setup(
