@@ -5,10 +5,14 @@ from __future__ import annotations
 import collections
 import logging
 import os
+import re
 import threading
 import typing as t
 
 import orjson
+
+# Write keys are credentials: a reject never repeats one, even inside text that is not JSON.
+_WRITE_KEY_VALUE = re.compile(r'("writeKey"\s*:\s*)"(?:[^"\\]|\\.)*"')
 
 LOGGER = logging.getLogger("tap-segment-webhook.rejects")
 
@@ -32,6 +36,7 @@ class RejectsWriter:
         """Record one reject: `reason` is a short snake_case code, `source` names where it came from."""
         if isinstance(raw, bytes):
             raw = raw.decode("utf-8", errors="replace")
+        raw = _WRITE_KEY_VALUE.sub(r'\1"[redacted]"', raw)
         entry: dict[str, t.Any] = {"reason": reason, "source": source}
         if len(raw) > MAX_RAW_CHARS:
             entry["raw"] = raw[:MAX_RAW_CHARS]

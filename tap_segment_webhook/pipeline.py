@@ -1,0 +1,93 @@
+"""One decoded document in, routed and shaped records out: the stages shared by both modes."""
+
+from __future__ import annotations
+
+import logging
+import typing as t
+
+from tap_segment_webhook.decode.framing import DecodeError, Document
+from tap_segment_webhook.emit.dedupe import DuplicateFilter
+from tap_segment_webhook.normalize.messages import Reject, expand
+from tap_segment_webhook.report.rejects import RejectsWriter
+from tap_segment_webhook.report.summary import RunReport
+from tap_segment_webhook.shape.columns import StreamColumns
+from tap_segment_webhook.shape.shaper import Shaper
+
+LOGGER = logging.getLogger("tap-segment-webhook.pipeline")
+
+
+class ShapedRecord(t.NamedTuple):
+    """A record ready to write, and whether its stream's SCHEMA must be written first."""
+
+    stream: str
+    record: dict[str, t.Any]
+    schema_changed: bool
+
+
+class Pipeline:
+    """Normalize and shape the messages of decoded documents for every stream."""
+
+    def __init__(
+        self,
+        columns: dict[str, StreamColumns],
+        *,
+        selected: t.Collection[str],
+        column_style: str,
+        max_depth: int,
+        dedupe_window: int,
+        rejects: RejectsWriter,
+        report: RunReport,
+    ) -> None:
+        self.columns = columns
+        self.shapers = {
+            name: Shaper(stream_columns, column_style=column_style, max_depth=max_depth)
+            for name, stream_columns in columns.items()
+        }
+        self.selected = frozenset(selected)
+        self.dedupe = DuplicateFilter(dedupe_window)
+        self.rejects = rejects
+        self.report = report
+        self.skipped_deselected = 0
+
+    def _reject(self, reason: str, detail: str, source: dict[str, t.Any], raw: bytes) -> None:
+        self.rejects.write(reason, {**source, "detail": detail}, raw)
+        self.report.rejects[reason] += 1
+
+    def process(self, decoded: Document | DecodeError, source: dict[str, t.Any]) -> t.Iterator[ShapedRecord]:
+        """Yield the records of one decoded document; rejects go to the rejects file."""
+        if isinstance(decoded, DecodeError):
+            self._reject(decoded.reason, decoded.message, source, decoded.raw)
+            return
+        report = self.report
+        first = True
+        for item in expand(decoded.value, needs_repair=decoded.needs_repair):
+            if isinstance(item, Reject):
+                self._reject(item.reason, item.detail, source, item.raw)
+                continue
+            report.events += 1
+            stream = item.stream
+            if stream not in self.selected:
+                self.skipped_deselected += 1
+                continue
+            counts = report.streams[stream]
+            if first and decoded.utf8_repairs:
+                counts.values_repaired += decoded.utf8_repairs
+            first = False
+            counts.values_repaired += item.repairs
+            data = item.data
+            if self.dedupe.is_duplicate(stream, data["messageId"]):
+                counts.duplicates_skipped += 1
+                continue
+            record = self.shapers[stream].shape(data)
+            counts.records += 1
+            stream_columns = self.columns[stream]
+            yield ShapedRecord(stream, record, stream_columns.schema_dirty)
+
+    def sync_column_counts(self) -> None:
+        """Copy column counters from the column registries into the report."""
+        for name, stream_columns in self.columns.items():
+            if stream_columns.columns_added or name in self.report.streams:
+                counts = self.report.streams[name]
+                counts.columns_added = stream_columns.columns_added
+                counts.type_splits = stream_columns.type_splits
+                counts.keys_overflowed = stream_columns.overflowed_keys

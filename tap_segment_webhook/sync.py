@@ -1,0 +1,242 @@
+"""The single-pass driver: read every input once and write all streams through one writer."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import os
+import signal
+import sys
+import time
+import typing as t
+
+from singer_sdk.mapper import SameRecordTransform
+
+from tap_segment_webhook.decode.framing import iter_documents, iter_lines
+from tap_segment_webhook.decode.inputs import InputFile, open_input, resolve_inputs
+from tap_segment_webhook.emit.writer import SingerWriter
+from tap_segment_webhook.pipeline import Pipeline
+from tap_segment_webhook.report.rejects import RejectsWriter
+from tap_segment_webhook.report.summary import RunReport
+from tap_segment_webhook.state.bookmarks import FileBookmarks, ReadPlan
+from tap_segment_webhook.streams import KEY_PROPERTIES, STREAM_NAMES, build_columns
+
+if t.TYPE_CHECKING:
+    from tap_segment_webhook.tap import TapSegmentWebhook
+
+LOGGER = logging.getLogger("tap-segment-webhook.sync")
+STATE_INTERVAL_SECONDS = 30.0
+
+
+def build_pipeline(
+    tap: TapSegmentWebhook,
+    *,
+    selected: t.Collection[str],
+    rejects: RejectsWriter,
+    report: RunReport,
+    widen: bool = False,
+    use_catalog: bool = True,
+) -> Pipeline:
+    """Build the pipeline with each stream's columns from the base schema, STATE and catalog."""
+    config = tap.config
+    input_state = tap.input_state
+    bookmarks = input_state.get("bookmarks", {})
+    catalog = tap.input_catalog if use_catalog else None
+    columns = {}
+    for name in STREAM_NAMES:
+        catalog_schema = None
+        deselected: list[str] = []
+        if catalog is not None and name in catalog:
+            entry = catalog[name]
+            catalog_schema = entry.schema.to_dict()
+            for breadcrumb, metadata in entry.metadata.items():
+                if len(breadcrumb) == 2 and breadcrumb[0] == "properties" and metadata.selected is False:
+                    deselected.append(breadcrumb[1])
+        columns[name] = build_columns(
+            name,
+            max_columns=config.get("max_columns_per_stream", 1000),
+            state_rows=bookmarks.get(name, {}).get("columns", []),
+            catalog_schema=catalog_schema,
+            deselected=deselected,
+            widen=widen,
+        )
+    return Pipeline(
+        columns,
+        selected=selected,
+        column_style=config.get("column_style", "flat"),
+        max_depth=config.get("max_nesting_depth", 10),
+        dedupe_window=config.get("dedupe_window", 250_000),
+        rejects=rejects,
+        report=report,
+    )
+
+
+def read_input(item: InputFile, plan: ReadPlan) -> t.Iterator[t.Any]:
+    """Yield the decoded documents of one input from where its plan starts."""
+    with open_input(item, plan.start_offset) as stream:
+        if plan.start_offset:
+            yield from iter_lines(
+                stream, start_offset=plan.start_offset, first_line=plan.next_line, complete_lines_only=False
+            )
+        else:
+            yield from iter_documents(stream)
+
+
+class SyncDriver:
+    """Run one sync: replay the configured inputs and write SCHEMA, RECORD and STATE."""
+
+    def __init__(self, tap: TapSegmentWebhook, output: t.BinaryIO | None = None) -> None:
+        self.tap = tap
+        self.config = tap.config
+        self.stop_requested = False
+        sys.stdout.flush()
+        self.writer = SingerWriter(output if output is not None else sys.stdout.buffer)
+        self.selected = [name for name, stream in tap.streams.items() if stream.selected]
+        self.rejects = RejectsWriter(self.config.get("rejects_path", "segment-rejects.ndjson"))
+        self.report = RunReport(self.config.get("report_path"))
+        self.pipeline = build_pipeline(tap, selected=self.selected, rejects=self.rejects, report=self.report)
+        self.bookmarks = FileBookmarks(tap.input_state.get("replay", {}).get("files"))
+        self.state_interval = max(1, int(self.config.get("state_interval_records", 10_000)))
+        self._records_since_state = 0
+        self._last_state_time = time.monotonic()
+        self._fast_streams = {name: self._is_plain_stream(name) for name in STREAM_NAMES}
+
+    # Output.
+
+    def _is_plain_stream(self, name: str) -> bool:
+        maps = self.tap.mapper.stream_maps.get(name, [])
+        return (
+            len(maps) == 1
+            and type(maps[0]) is SameRecordTransform
+            and maps[0].stream_alias == name
+            and not maps[0].flattening_enabled
+        )
+
+    def write_schema(self, stream: str) -> None:
+        columns = self.pipeline.columns[stream]
+        schema = columns.json_schema()
+        columns.schema_dirty = False
+        if self._fast_streams[stream]:
+            self.writer.write_schema(stream, schema, KEY_PROPERTIES)
+            return
+        self.tap.mapper.register_raw_stream_schema(stream, schema, list(KEY_PROPERTIES))
+        for stream_map in self.tap.mapper.stream_maps[stream]:
+            self.writer.write_schema(
+                stream_map.stream_alias,
+                stream_map.transformed_schema,
+                stream_map.transformed_key_properties or [],
+            )
+
+    def write_record(self, stream: str, record: dict[str, t.Any], schema_changed: bool) -> None:
+        if schema_changed:
+            self.write_schema(stream)
+        if self._fast_streams[stream]:
+            self.writer.write_record(stream, record)
+        else:
+            for stream_map in self.tap.mapper.stream_maps[stream]:
+                mapped = stream_map.transform(record)
+                if mapped is not None:
+                    self.writer.write_record(stream_map.stream_alias, mapped)
+        self._records_since_state += 1
+
+    def state_value(self) -> dict[str, t.Any]:
+        """Return the full STATE: columns per stream and the input positions."""
+        state = copy.deepcopy(self.tap.input_state)
+        bookmarks = state.setdefault("bookmarks", {})
+        for name, columns in self.pipeline.columns.items():
+            bookmarks.setdefault(name, {})["columns"] = columns.to_state()
+        state.setdefault("replay", {})["files"] = self.bookmarks.to_dict()
+        return state
+
+    def write_state(self) -> None:
+        self.writer.write_state(self.state_value())
+        self.writer.flush()
+        self._records_since_state = 0
+        self._last_state_time = time.monotonic()
+
+    def _state_due(self) -> bool:
+        return (
+            self._records_since_state >= self.state_interval
+            or time.monotonic() - self._last_state_time >= STATE_INTERVAL_SECONDS
+        )
+
+    # Replay.
+
+    def replay(self) -> None:
+        patterns = self.config.get("input_paths") or []
+        if not patterns:
+            LOGGER.warning("No 'input_paths' configured, so there is nothing to replay.")
+        inputs = resolve_inputs(patterns)
+        report = self.report
+        report.files_total = len(inputs)
+        report.total_bytes = sum(os.path.getsize(item.path) for item in inputs if not item.is_stdin) or None
+        for item in inputs:
+            if self.stop_requested:
+                break
+            plan = self.bookmarks.plan(item)
+            if plan.skip:
+                report.files_skipped += 1
+                LOGGER.info("Skipping input '%s': finished in an earlier run and unchanged", item.path)
+                continue
+            self._replay_file(item, plan)
+            self.write_state()
+
+    def _replay_file(self, item: InputFile, plan: ReadPlan) -> None:
+        LOGGER.info("Reading input '%s'", item.path)
+        self.bookmarks.begin(item, plan)
+        source = {"file": item.path}
+        offset = plan.start_offset
+        report = self.report
+        pipeline = self.pipeline
+        write_record = self.write_record
+        for decoded in read_input(item, plan):
+            source["line"] = decoded.line
+            for shaped in pipeline.process(decoded, source):
+                write_record(*shaped)
+            report.bytes_read += decoded.end_offset - offset
+            offset = decoded.end_offset
+            self.bookmarks.advance(item, offset, decoded.line, whole_input=getattr(decoded, "whole_input", False))
+            if self._state_due():
+                self.write_state()
+                report.maybe_log_progress()
+            if self.stop_requested:
+                LOGGER.info("Stopping at byte %d of '%s'", offset, item.path)
+                return
+        if not item.is_stdin:
+            self.bookmarks.finish(item)
+        report.files_done += 1
+        LOGGER.info("Finished input '%s': %d bytes", item.path, offset - plan.start_offset)
+
+    # Lifecycle.
+
+    def _request_stop(self, signum: int, _frame: t.Any) -> None:
+        LOGGER.info("Received signal %d; finishing the current document and writing STATE", signum)
+        self.stop_requested = True
+
+    def run(self) -> dict[str, t.Any]:
+        """Run the sync and return the run report."""
+        previous = {}
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            try:
+                previous[signum] = signal.signal(signum, self._request_stop)
+            except ValueError:
+                # Signal handlers can only be set from the main thread.
+                break
+        try:
+            for stream in self.selected:
+                self.write_schema(stream)
+            mode = self.config.get("mode", "replay")
+            if mode == "listen":
+                from tap_segment_webhook.listen.loop import run_listener
+
+                run_listener(self)
+            else:
+                self.replay()
+            self.write_state()
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+            self.writer.flush()
+            self.rejects.close()
+        self.pipeline.sync_column_counts()
+        return self.report.finish()

@@ -1,0 +1,111 @@
+"""tap-segment-webhook: Segment events from payload files or a webhook listener, as Singer streams."""
+
+from __future__ import annotations
+
+import typing as t
+
+from singer_sdk import Tap
+
+from tap_segment_webhook.decode.inputs import resolve_inputs
+from tap_segment_webhook.report.rejects import RejectsWriter
+from tap_segment_webhook.report.summary import RunReport
+from tap_segment_webhook.settings import REPLAY_SETTINGS
+from tap_segment_webhook.streams import STREAM_NAMES, SegmentStream
+from tap_segment_webhook.sync import SyncDriver, build_pipeline, read_input
+from tap_segment_webhook.state.bookmarks import ReadPlan
+
+
+class TapSegmentWebhook(Tap):
+    """Singer tap for Segment events: group, identify, page, screen, track, and alias."""
+
+    name = "tap-segment-webhook"
+    config_jsonschema = REPLAY_SETTINGS.to_dict()
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        self._input_state: dict[str, t.Any] = {}
+        self._sample_input = False
+        super().__init__(*args, **kwargs)
+
+    @property
+    def input_state(self) -> dict[str, t.Any]:
+        """The STATE passed with `--state`, with every key the tap wrote, not only bookmarks."""
+        return self._input_state
+
+    def load_state(self, state: dict[str, t.Any]) -> None:
+        super().load_state(state)
+        self._input_state = dict(state or {})
+
+    def discover_streams(self) -> list[SegmentStream]:
+        """Return the streams; during `--discover`, with columns sampled from the input."""
+        schemas = self._sampled_schemas() if self._sample_input else None
+        streams = []
+        for name in STREAM_NAMES:
+            if schemas is not None:
+                schema = schemas[name]
+            else:
+                from tap_segment_webhook.streams import base_schema
+
+                schema = base_schema(name)
+            streams.append(SegmentStream(self, name, schema))
+        return streams
+
+    def run_discovery(self) -> str:
+        self._sample_input = True
+        self._streams = None
+        self._catalog = None
+        return super().run_discovery()
+
+    def _sampled_schemas(self) -> dict[str, dict[str, t.Any]]:
+        report = RunReport()
+        pipeline = build_pipeline(
+            self,
+            selected=STREAM_NAMES,
+            rejects=RejectsWriter(None),
+            report=report,
+            widen=True,
+            use_catalog=False,
+        )
+        limit = int(self.config.get("discover_sample_size", 100_000) or 0)
+        patterns = [p for p in self.config.get("input_paths") or [] if p != "-"]
+        if self.config.get("mode") == "listen":
+            patterns = [self.config.get("archive_dir", "segment-archive")]
+        try:
+            inputs = resolve_inputs(patterns)
+        except FileNotFoundError as error:
+            self.logger.warning("Discovery found no input to sample: %s", error)
+            inputs = []
+        sampled = 0
+        for item in inputs:
+            for decoded in read_input(item, ReadPlan(skip=False)):
+                for _ in pipeline.process(decoded, {"file": item.path}):
+                    sampled += 1
+                if limit and sampled >= limit:
+                    break
+            if limit and sampled >= limit:
+                break
+        self.logger.info("Discovery sampled %d messages from %d inputs", sampled, len(inputs))
+        return {name: columns.json_schema() for name, columns in pipeline.columns.items()}
+
+    def iter_single_stream(self, stream: str) -> t.Iterator[tuple[dict[str, t.Any], dict[str, t.Any] | None]]:
+        """Yield one stream's records, and the new schema when columns were added.
+
+        Used by the SDK's per-stream sync, which `--test` and the SDK's standard tests call.
+        """
+        report = RunReport()
+        pipeline = build_pipeline(self, selected=[stream], rejects=RejectsWriter(None), report=report)
+        columns = pipeline.columns[stream]
+        columns.schema_dirty = False
+        for item in resolve_inputs(self.config.get("input_paths") or []):
+            for decoded in read_input(item, ReadPlan(skip=False)):
+                for shaped in pipeline.process(decoded, {"file": item.path}):
+                    schema = columns.json_schema() if shaped.schema_changed else None
+                    columns.schema_dirty = False
+                    yield shaped.record, schema
+
+    def sync_all(self) -> None:
+        """Read the input once and write SCHEMA, RECORD and STATE of all streams, interleaved."""
+        SyncDriver(self).run()
+
+
+if __name__ == "__main__":
+    TapSegmentWebhook.cli()
