@@ -1,0 +1,166 @@
+"""Run the listener on its own asyncio event loop in a background thread.
+
+The tap's driver stays synchronous: it calls `start()`, follows the archive, and calls
+`stop()` when the run ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import threading
+import typing as t
+
+from aiohttp import web
+
+from tap_segment_webhook.listen.archive import ArchiveWriter
+from tap_segment_webhook.listen.server import StatusCallable, create_app
+from tap_segment_webhook.listen.settings import ListenConfigError, ListenSettings
+
+if t.TYPE_CHECKING:
+    from tap_segment_webhook.report.rejects import RejectsWriter
+
+__all__ = ["ListenConfigError", "ListenSettings", "ListenerService", "ListenerStartError"]
+
+LOGGER = logging.getLogger("tap-segment-webhook.listen.service")
+
+# Seconds `start` waits for the server to bind.
+_START_TIMEOUT_SECONDS = 30.0
+
+
+class ListenerStartError(RuntimeError):
+    """The listener could not start, for example because the port is in use."""
+
+
+class ListenerService:
+    """The HTTP listener and its archive, running in a background thread.
+
+    `status` is called on the listener thread for `GET /health`, so it must be thread-safe and
+    fast; it returns a JSON-ready mapping that describes emission.
+    """
+
+    def __init__(self, settings: ListenSettings, rejects: RejectsWriter, status: StatusCallable) -> None:
+        settings.validate()
+        self.settings = settings
+        self.rejects = rejects
+        self.status = status
+        self.bound_port: int | None = None
+        self.archive = ArchiveWriter(
+            settings.archive_dir,
+            segment_max_bytes=settings.archive_segment_max_bytes,
+            segment_max_seconds=settings.archive_segment_max_seconds,
+            max_bytes=settings.archive_max_bytes,
+            min_free_bytes=settings.archive_min_free_bytes,
+        )
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+        self._started = threading.Event()
+        self._start_error: BaseException | None = None
+
+    @property
+    def running(self) -> bool:
+        """True between a successful `start` and `stop`."""
+        return self._thread is not None and self._thread.is_alive() and self._start_error is None
+
+    def start(self) -> None:
+        """Open the archive and bind the server; return once requests are accepted.
+
+        Raises `ListenerStartError` when the address is in use or cannot be bound, or the
+        archive folder cannot be created.
+        """
+        if self._thread is not None:
+            raise ListenerStartError("the listener was already started")
+        self._thread = threading.Thread(target=self._run, name="segment-listener", daemon=True)
+        self._thread.start()
+        if not self._started.wait(_START_TIMEOUT_SECONDS):
+            raise ListenerStartError(f"the listener did not start within {_START_TIMEOUT_SECONDS} seconds")
+        if self._start_error is not None:
+            self._thread.join()
+            raise ListenerStartError(str(self._start_error)) from self._start_error
+        LOGGER.info(
+            "Listening on http://%s:%d (webhook path '%s'), archive in '%s'",
+            self.settings.listen_host,
+            self.bound_port,
+            self.settings.webhook_path,
+            self.archive.directory,
+        )
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop accepting connections, finish in-flight requests, then sync and close the archive.
+
+        `timeout` bounds the wait for in-flight requests in seconds; the default is the
+        `shutdown_timeout_seconds` setting. Safe to call more than once.
+        """
+        loop = self._loop
+        thread = self._thread
+        if loop is None or thread is None or not thread.is_alive():
+            return
+        grace = self.settings.shutdown_timeout_seconds if timeout is None else timeout
+        future = asyncio.run_coroutine_threadsafe(self._shutdown(grace), loop)
+        try:
+            # The archive close after the grace period needs a moment more.
+            future.result(grace + 30.0)
+        except TimeoutError:
+            LOGGER.error("Listener shutdown did not finish within %.1f seconds", grace + 30.0)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join()
+        LOGGER.info("Listener stopped")
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self._startup())
+        except BaseException as error:  # noqa: BLE001 - reported to the thread that called start()
+            self._start_error = error
+            loop.run_until_complete(self._abort_startup())
+            loop.close()
+            self._started.set()
+            return
+        self._started.set()
+        try:
+            loop.run_forever()
+        finally:
+            loop.close()
+
+    async def _startup(self) -> None:
+        await self.archive.open()
+        app = create_app(self.settings, self.archive, self.rejects, self.status)
+        # auto_decompress=False keeps the raw body for the signature and lets the handler
+        # bound decompression itself. Access logs are off because one line per request
+        # costs more than the request at high rates.
+        runner = web.AppRunner(
+            app,
+            auto_decompress=False,
+            access_log=None,
+            handle_signals=False,
+            shutdown_timeout=self.settings.shutdown_timeout_seconds,
+        )
+        await runner.setup()
+        self._runner = runner
+        site = web.TCPSite(runner, self.settings.listen_host, self.settings.listen_port)
+        try:
+            await site.start()
+        except OSError as error:
+            address = f"{self.settings.listen_host}:{self.settings.listen_port}"
+            if error.errno == errno.EADDRINUSE:
+                raise ListenerStartError(
+                    f"cannot listen on {address}: the port is in use; stop the other process or set listen_port"
+                ) from error
+            raise ListenerStartError(f"cannot listen on {address}: {error}") from error
+        addresses = runner.addresses
+        self.bound_port = addresses[0][1] if addresses else self.settings.listen_port
+
+    async def _abort_startup(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+        await self.archive.close()
+
+    async def _shutdown(self, grace: float) -> None:
+        if self._runner is not None:
+            self._runner._shutdown_timeout = grace  # noqa: SLF001 - no public setter after setup
+            await self._runner.cleanup()
+        await self.archive.close()
