@@ -11,7 +11,7 @@ DEFAULT_DEDUPE_WINDOW = 250_000
 DEFAULT_STATE_INTERVAL_RECORDS = 10_000
 DEFAULT_DISCOVER_SAMPLE = 100_000
 
-REPLAY_SETTINGS = th.PropertiesList(
+SETTINGS = th.PropertiesList(
     th.Property(
         "mode",
         th.StringType,
@@ -97,4 +97,71 @@ REPLAY_SETTINGS = th.PropertiesList(
         description="How many messages '--discover' reads from the configured input to find columns; 0 reads all.",
         examples=[100000],
     ),
+    th.Property(
+        "listen_host",
+        th.StringType,
+        default="127.0.0.1",
+        description=(
+            "Listen mode: address to bind. A non-loopback address needs 'shared_secret' or "
+            "'write_keys', or 'allow_unauthenticated_public' set to true."
+        ),
+        examples=["127.0.0.1", "0.0.0.0"],
+    ),
+    th.Property("listen_port", th.IntegerType, default=8080, description="Listen mode: TCP port; 0 picks a free port.", examples=[8080]),
+    th.Property(
+        "archive_dir",
+        th.StringType,
+        default=DEFAULT_ARCHIVE_DIR,
+        description=(
+            "Listen mode: folder of the durable capture archive (NDJSON segment files). Requests are "
+            "acknowledged only after their events are written and fsynced here; replay reads the same files."
+        ),
+        examples=["/var/lib/segment-archive"],
+    ),
+    th.Property(
+        "shared_secret",
+        th.StringType,
+        secret=True,
+        description="Listen mode: the Webhooks destination's shared secret; requests need a matching X-Signature (hex HMAC-SHA1 of the body).",
+        examples=["a-long-random-secret"],
+    ),
+    th.Property(
+        "write_keys",
+        th.ArrayType(th.StringType),
+        secret=True,
+        default=[],
+        description="Listen mode: accepted Segment write keys, sent as the HTTP Basic user name or as 'writeKey' in the body.",
+        examples=[["my-source-write-key"]],
+    ),
+    th.Property(
+        "allow_unauthenticated_public",
+        th.BooleanType,
+        default=False,
+        description="Listen mode: allow a non-loopback 'listen_host' without 'shared_secret' or 'write_keys'.",
+        examples=[False],
+    ),
+    th.Property(
+        "webhook_path",
+        th.StringType,
+        default="/",
+        description="Listen mode: the path Segment's Webhooks destination posts to (the Tracking API paths /v1/... are always served).",
+        examples=["/", "/segment"],
+    ),
+    th.Property("max_body_bytes", th.IntegerType, default=16 * 1024 * 1024, description="Listen mode: largest request body accepted, in bytes, as received (413 past it).", examples=[16777216]),
+    th.Property("max_decompressed_bytes", th.IntegerType, default=64 * 1024 * 1024, description="Listen mode: largest request body after gzip decompression, in bytes (413 past it).", examples=[67108864]),
+    th.Property("archive_segment_max_bytes", th.IntegerType, default=64 * 1024 * 1024, description="Listen mode: an archive segment file is closed past this many bytes.", examples=[67108864]),
+    th.Property("archive_segment_max_seconds", th.NumberType, default=300, description="Listen mode: an archive segment file is closed after this many seconds.", examples=[300]),
+    th.Property(
+        "archive_max_bytes",
+        th.IntegerType,
+        description=(
+            "Listen mode: disk budget of the archive folder in bytes. Past it, requests get 503 so "
+            "Segment retries later. Unset means no budget beyond 'archive_min_free_bytes'."
+        ),
+        examples=[10737418240],
+    ),
+    th.Property("archive_min_free_bytes", th.IntegerType, default=256 * 1024 * 1024, description="Listen mode: free disk space to keep; below it requests get 503.", examples=[268435456]),
+    th.Property("shutdown_timeout_seconds", th.NumberType, default=10, description="Listen mode: seconds in-flight requests get to finish when the tap stops.", examples=[10]),
+    th.Property("max_run_seconds", th.NumberType, description="Listen mode: stop after this many seconds, with a final STATE and exit code 0. Unset runs until SIGTERM or SIGINT.", examples=[3600]),
+    th.Property("idle_timeout_seconds", th.NumberType, description="Listen mode: stop after this many seconds without a new event. Unset never stops for idleness.", examples=[300]),
 )

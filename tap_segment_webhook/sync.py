@@ -97,8 +97,10 @@ class SyncDriver:
         self.pipeline = build_pipeline(tap, selected=self.selected, rejects=self.rejects, report=self.report)
         self.bookmarks = FileBookmarks(tap.input_state.get("replay", {}).get("files"))
         self.state_interval = max(1, int(self.config.get("state_interval_records", 10_000)))
-        self._records_since_state = 0
-        self._last_state_time = time.monotonic()
+        self.records_since_state = 0
+        self.last_state_time = time.monotonic()
+        # Extra top-level STATE keys, such as listen mode's archive positions, by producer.
+        self.extra_state: dict[str, t.Callable[[], t.Any]] = {}
         self._fast_streams = {name: self._is_plain_stream(name) for name in STREAM_NAMES}
 
     # Output.
@@ -137,7 +139,7 @@ class SyncDriver:
                 mapped = stream_map.transform(record)
                 if mapped is not None:
                     self.writer.write_record(stream_map.stream_alias, mapped)
-        self._records_since_state += 1
+        self.records_since_state += 1
 
     def state_value(self) -> dict[str, t.Any]:
         """Return the full STATE: columns per stream and the input positions."""
@@ -146,18 +148,20 @@ class SyncDriver:
         for name, columns in self.pipeline.columns.items():
             bookmarks.setdefault(name, {})["columns"] = columns.to_state()
         state.setdefault("replay", {})["files"] = self.bookmarks.to_dict()
+        for key, produce in self.extra_state.items():
+            state[key] = produce()
         return state
 
     def write_state(self) -> None:
         self.writer.write_state(self.state_value())
         self.writer.flush()
-        self._records_since_state = 0
-        self._last_state_time = time.monotonic()
+        self.records_since_state = 0
+        self.last_state_time = time.monotonic()
 
-    def _state_due(self) -> bool:
+    def state_due(self) -> bool:
         return (
-            self._records_since_state >= self.state_interval
-            or time.monotonic() - self._last_state_time >= STATE_INTERVAL_SECONDS
+            self.records_since_state >= self.state_interval
+            or time.monotonic() - self.last_state_time >= STATE_INTERVAL_SECONDS
         )
 
     # Replay.
@@ -196,7 +200,7 @@ class SyncDriver:
             report.bytes_read += decoded.end_offset - offset
             offset = decoded.end_offset
             self.bookmarks.advance(item, offset, decoded.line, whole_input=getattr(decoded, "whole_input", False))
-            if self._state_due():
+            if self.state_due():
                 self.write_state()
                 report.maybe_log_progress()
             if self.stop_requested:

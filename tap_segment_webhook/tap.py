@@ -5,11 +5,12 @@ from __future__ import annotations
 import typing as t
 
 from singer_sdk import Tap
+from singer_sdk.helpers.capabilities import PluginCapabilities, TapCapabilities
 
 from tap_segment_webhook.decode.inputs import resolve_inputs
 from tap_segment_webhook.report.rejects import RejectsWriter
 from tap_segment_webhook.report.summary import RunReport
-from tap_segment_webhook.settings import REPLAY_SETTINGS
+from tap_segment_webhook.settings import SETTINGS
 from tap_segment_webhook.streams import STREAM_NAMES, SegmentStream
 from tap_segment_webhook.sync import SyncDriver, build_pipeline, read_input
 from tap_segment_webhook.state.bookmarks import ReadPlan
@@ -19,7 +20,18 @@ class TapSegmentWebhook(Tap):
     """Singer tap for Segment events: group, identify, page, screen, track, and alias."""
 
     name = "tap-segment-webhook"
-    config_jsonschema = REPLAY_SETTINGS.to_dict()
+    config_jsonschema = SETTINGS.to_dict()
+
+    # The tap emits no ACTIVATE_VERSION or BATCH messages: event streams are append-and-upsert.
+    capabilities: t.ClassVar[list[t.Any]] = [
+        TapCapabilities.CATALOG,
+        TapCapabilities.STATE,
+        TapCapabilities.DISCOVER,
+        PluginCapabilities.ABOUT,
+        PluginCapabilities.STREAM_MAPS,
+        PluginCapabilities.FLATTENING,
+        PluginCapabilities.STRUCTURED_LOGGING,
+    ]
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         self._input_state: dict[str, t.Any] = {}
@@ -95,7 +107,14 @@ class TapSegmentWebhook(Tap):
         pipeline = build_pipeline(self, selected=[stream], rejects=RejectsWriter(None), report=report)
         columns = pipeline.columns[stream]
         columns.schema_dirty = False
-        for item in resolve_inputs(self.config.get("input_paths") or []):
+        patterns = self.config.get("input_paths") or []
+        if self.config.get("mode") == "listen":
+            patterns = [self.config.get("archive_dir") or "segment-archive"]
+        try:
+            inputs = resolve_inputs(patterns)
+        except FileNotFoundError:
+            inputs = []
+        for item in inputs:
             for decoded in read_input(item, ReadPlan(skip=False)):
                 for shaped in pipeline.process(decoded, {"file": item.path}):
                     schema = columns.json_schema() if shaped.schema_changed else None
