@@ -116,6 +116,17 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
+async def _post_timed(session: aiohttp.ClientSession, url: str, body: bytes, latencies: list[float]) -> bool:
+    """POST `body`; on 200 append the latency in seconds to `latencies` and return True."""
+    started = time.perf_counter()
+    async with session.post(url, data=body, headers={"Content-Type": "application/json"}) as response:
+        await response.read()
+        if response.status != 200:
+            return False
+    latencies.append(time.perf_counter() - started)
+    return True
+
+
 async def run_closed_loop(url: str, body: bytes, events: int, connections: int, seconds: float, max_requests: int) -> Result:
     """Send as fast as `connections` workers allow, until `max_requests` or `seconds`."""
     latencies: list[float] = []
@@ -129,13 +140,8 @@ async def run_closed_loop(url: str, body: bytes, events: int, connections: int, 
             nonlocal failures, sent
             while sent < max_requests and time.perf_counter() < deadline:
                 sent += 1
-                started = time.perf_counter()
-                async with session.post(url, data=body, headers={"Content-Type": "application/json"}) as response:
-                    await response.read()
-                    if response.status == 200:
-                        latencies.append(time.perf_counter() - started)
-                    else:
-                        failures += 1
+                if not await _post_timed(session, url, body, latencies):
+                    failures += 1
 
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(connections)))
@@ -158,13 +164,8 @@ async def run_paced(url: str, body: bytes, rate: float, seconds: float) -> Resul
 
         async def one() -> None:
             nonlocal failures
-            started = time.perf_counter()
-            async with session.post(url, data=body, headers={"Content-Type": "application/json"}) as response:
-                await response.read()
-                if response.status == 200:
-                    latencies.append(time.perf_counter() - started)
-                else:
-                    failures += 1
+            if not await _post_timed(session, url, body, latencies):
+                failures += 1
 
         tasks = []
         start = time.perf_counter()
