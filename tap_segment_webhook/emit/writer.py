@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
+import os
 import time
 import typing as t
 
@@ -25,6 +27,13 @@ class SingerWriter:
 
     def __init__(self, output: t.BinaryIO) -> None:
         self.output = output
+        try:
+            output.flush()
+            # Raw writes: Python's buffered writer can lose part of a message when a signal
+            # interrupts a write to a full pipe, so complete writes are looped here instead.
+            self._fd: int | None = output.fileno()
+        except (AttributeError, OSError, io.UnsupportedOperation):
+            self._fd = None
         self._buffer: list[bytes] = []
         self._buffered = 0
         self._extracted_second = -1
@@ -64,8 +73,16 @@ class SingerWriter:
 
     def flush(self) -> None:
         """Write the buffered messages to the output and flush it."""
-        if self._buffer:
-            self.output.write(b"".join(self._buffer))
-            self._buffer.clear()
-            self._buffered = 0
-        self.output.flush()
+        if not self._buffer:
+            return
+        data = b"".join(self._buffer)
+        self._buffer.clear()
+        self._buffered = 0
+        if self._fd is None:
+            self.output.write(data)
+            self.output.flush()
+            return
+        view = memoryview(data)
+        while view:
+            written = os.write(self._fd, view)
+            view = view[written:]
