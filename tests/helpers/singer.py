@@ -17,6 +17,9 @@ PROCESS_TIMEOUT_SECONDS = 300
 
 DEFAULT_SQLALCHEMY_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
+# Flags after which stdout is a document (about text, a catalog), not Singer messages.
+NON_SYNC_FLAGS = frozenset({"--about", "--discover", "--version", "--help"})
+
 
 def venv_executable(name: str) -> Path:
     """Return the console script `name` installed beside the running Python.
@@ -139,7 +142,8 @@ def run_tap(
     Config, state and catalog go to temporary JSON files. The process runs in a
     temporary working folder unless `cwd` is given, so default output paths such
     as the rejects file never land in the repository. A non-zero exit code is
-    returned, not raised: call `TapResult.check()` to require success.
+    returned, not raised: call `TapResult.check()` to require success. With
+    --about or --discover, `messages` stays empty and `stdout` has the output.
     """
     with tempfile.TemporaryDirectory(prefix="tap-run-") as temp:
         folder = Path(temp)
@@ -156,7 +160,9 @@ def run_tap(
         )
     stdout = completed.stdout.decode("utf-8", errors="replace")
     stderr = completed.stderr.decode("utf-8", errors="replace")
-    messages = parse_singer_lines(stdout) if completed.returncode == 0 else []
+    messages = []
+    if completed.returncode == 0 and not NON_SYNC_FLAGS.intersection(command):
+        messages = parse_singer_lines(stdout)
     return TapResult(messages, stdout, stderr, completed.returncode, command)
 
 
@@ -220,7 +226,7 @@ def load(
                 tap.kill()
                 tap.wait()
                 raise
-            # Only the target holds the read end now, so it gets end of file
+            # Only the target has the read end open now, so it gets end of file
             # when the tap exits.
             assert tap.stdout is not None
             tap.stdout.close()
