@@ -132,17 +132,32 @@ def test_captured_fixture_covers_every_call() -> None:
     assert sum(COUNTS.values()) == len(MESSAGES)
 
 
-@pytest.fixture(scope="module", params=["flat", "nested"])
-def loaded(request, postgres: Postgres):
-    """Load the captured archive once per column style; yield (style, schema, final state)."""
-    column_style = request.param
+def load_captured(postgres: Postgres, column_style: str):
     schema = f"test_segment_client_{column_style}_{uuid.uuid4().hex[:8]}"
-    postgres.drop_schema(schema)
-    final_state = load(
-        tap_config(column_style), schema, sqlalchemy_url=postgres.sqlalchemy_url
-    )
-    yield column_style, schema, final_state
-    postgres.drop_schema(schema)
+    final_state = load(tap_config(column_style), schema, sqlalchemy_url=postgres.sqlalchemy_url)
+    return column_style, schema, final_state
+
+
+@pytest.fixture(scope="module")
+def flat_load(postgres: Postgres):
+    """Load the captured archive in the flat style; yield (style, schema, final state)."""
+    loaded = load_captured(postgres, "flat")
+    yield loaded
+    postgres.drop_schema(loaded[1])
+
+
+@pytest.fixture(scope="module")
+def nested_load(postgres: Postgres):
+    """Load the captured archive in the nested style; yield (style, schema, final state)."""
+    loaded = load_captured(postgres, "nested")
+    yield loaded
+    postgres.drop_schema(loaded[1])
+
+
+@pytest.fixture(params=["flat", "nested"])
+def loaded(request):
+    """Each column style's load, made once per module."""
+    return request.getfixturevalue(f"{request.param}_load")
 
 
 def test_loads_default_streams_only(loaded, postgres: Postgres) -> None:
@@ -187,19 +202,15 @@ def test_column_names_and_types(loaded, postgres: Postgres, table: str) -> None:
 
 
 @pytest.mark.parametrize("table", DEFAULT_STREAMS)
-def test_nested_style_has_no_flattened_columns(loaded, postgres: Postgres, table: str) -> None:
-    column_style, schema, _ = loaded
-    if column_style != "nested":
-        pytest.skip("applies to the nested column style")
+def test_nested_style_has_no_flattened_columns(nested_load, postgres: Postgres, table: str) -> None:
+    _, schema, _ = nested_load
     flattened = [c for c in postgres.column_names(schema, table) if "__" in c]
 
     assert flattened == []
 
 
-def test_flat_null_only_key_has_no_column(loaded, postgres: Postgres) -> None:
-    column_style, schema, _ = loaded
-    if column_style != "flat":
-        pytest.skip("applies to the flat column style")
+def test_flat_null_only_key_has_no_column(flat_load, postgres: Postgres) -> None:
+    _, schema, _ = flat_load
 
     # Every captured `properties.coupon` is null.
     assert "properties__coupon" not in postgres.column_names(schema, "track")
@@ -214,10 +225,8 @@ def test_timestamps_stored_as_utc(loaded, postgres: Postgres) -> None:
     assert row(postgres, schema, "identify", "capture-identify-1", '"timestamp"') == expected
 
 
-def test_flat_values_survive_load(loaded, postgres: Postgres) -> None:
-    column_style, schema, _ = loaded
-    if column_style != "flat":
-        pytest.skip("applies to the flat column style")
+def test_flat_values_survive_load(flat_load, postgres: Postgres) -> None:
+    _, schema, _ = flat_load
 
     city = row(postgres, schema, "identify", "capture-identify-3", "traits__address__city")
     assert city == "Zürich"
@@ -245,10 +254,8 @@ def test_flat_values_survive_load(loaded, postgres: Postgres) -> None:
     assert refund_text == "n/a"
 
 
-def test_nested_values_survive_load(loaded, postgres: Postgres) -> None:
-    column_style, schema, _ = loaded
-    if column_style != "nested":
-        pytest.skip("applies to the nested column style")
+def test_nested_values_survive_load(nested_load, postgres: Postgres) -> None:
+    _, schema, _ = nested_load
 
     traits = row(postgres, schema, "identify", "capture-identify-3", "traits")
     assert traits["address"]["city"] == "Zürich"
