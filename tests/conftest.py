@@ -37,9 +37,9 @@ def postgres() -> Iterator[Postgres]:
     except psycopg.OperationalError as error:
         message = (
             f"PostgreSQL is not reachable at {HOST}:{PORT}/{DATABASE} "
-            f"as any of the roles {', '.join(USERS)}: {error}. "
-            "Start it, for example with: "
+            f"as any of the roles {', '.join(USERS)}. Start it, for example with: "
             'pg_ctlcluster --skip-systemctl-redirect "$(pg_lsclusters -h | cut -d" " -f1)" main start'
+            f"\n{error}"
         )
         if _running_in_ci():
             pytest.fail(message, pytrace=False)
