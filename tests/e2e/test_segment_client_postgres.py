@@ -38,8 +38,9 @@ BOOLEAN = "boolean"
 TIMESTAMP = "timestamp without time zone"
 JSONB = "jsonb"
 
-# Columns every loaded table has, whatever the column style.
-ENVELOPE_COLUMNS = {"message_id": TEXT, "type": TEXT, "timestamp": TIMESTAMP}
+# Columns every loaded table has, whatever the column style. The client sends
+# `sentAt` once per batch envelope, and every message of the batch carries it.
+ENVELOPE_COLUMNS = {"message_id": TEXT, "type": TEXT, "timestamp": TIMESTAMP, "sent_at": TIMESTAMP}
 
 # flat: table -> column -> information_schema data_type.
 FLAT_COLUMNS = {
