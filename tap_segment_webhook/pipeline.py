@@ -7,6 +7,7 @@ import typing as t
 
 from tap_segment_webhook.decode.framing import DecodeError, Document
 from tap_segment_webhook.emit.dedupe import DuplicateFilter
+from tap_segment_webhook.normalize.integrations import is_enabled
 from tap_segment_webhook.normalize.messages import Reject, expand
 from tap_segment_webhook.report.rejects import RejectsWriter
 from tap_segment_webhook.report.summary import RunReport
@@ -37,6 +38,7 @@ class Pipeline:
         dedupe_window: int,
         rejects: RejectsWriter,
         report: RunReport,
+        integration_name: str | None = None,
     ) -> None:
         self.columns = columns
         self.shapers = {
@@ -48,6 +50,7 @@ class Pipeline:
         self.rejects = rejects
         self.report = report
         self.skipped_deselected = 0
+        self.integration_name = integration_name or None
 
     def _reject(self, reason: str, detail: str, source: dict[str, t.Any], raw: bytes) -> None:
         self.rejects.write(reason, {**source, "detail": detail}, raw)
@@ -75,6 +78,9 @@ class Pipeline:
             first = False
             counts.values_repaired += item.repairs
             data = item.data
+            if self.integration_name is not None and not is_enabled(data.get("integrations"), self.integration_name):
+                counts.skipped_by_integrations += 1
+                continue
             if self.dedupe.is_duplicate(stream, data["messageId"]):
                 counts.duplicates_skipped += 1
                 continue

@@ -35,13 +35,24 @@ SETTINGS = th.PropertiesList(
         "column_style",
         th.StringType,
         default="flat",
-        allowed_values=["flat", "nested"],
+        allowed_values=["flat", "nested", "segment"],
         description=(
             "'flat' turns every nested field into its own column (context.page.url becomes "
             "context__page__url); 'nested' keeps context, properties, traits and integrations "
-            "as JSON objects."
+            "as JSON objects; 'segment' uses Segment Warehouses names (context_page_url, and "
+            "properties and traits without a prefix)."
         ),
-        examples=["flat", "nested"],
+        examples=["flat", "nested", "segment"],
+    ),
+    th.Property(
+        "integration_name",
+        th.StringType,
+        description=(
+            "Destination name as used in Segment's 'integrations' object, such as 'Stitch'. When set, "
+            "messages that turn this destination off ('All': false without the name set true, or "
+            "the name set false) are skipped and counted, as Segment would have filtered them."
+        ),
+        examples=["Stitch"],
     ),
     th.Property(
         "rejects_path",
@@ -55,6 +66,13 @@ SETTINGS = th.PropertiesList(
         th.StringType,
         description="Optional JSON file for the run report that is also logged on stderr.",
         examples=["reports/last-run.json"],
+    ),
+    th.Property(
+        "report_interval_seconds",
+        th.NumberType,
+        default=60,
+        description="Listen mode: seconds between interim run reports on stderr (and in 'report_path').",
+        examples=[60],
     ),
     th.Property(
         "max_columns_per_stream",

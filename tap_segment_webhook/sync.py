@@ -68,6 +68,7 @@ def build_pipeline(
         dedupe_window=config.get("dedupe_window", 250_000),
         rejects=rejects,
         report=report,
+        integration_name=config.get("integration_name"),
     )
 
 
@@ -200,9 +201,9 @@ class SyncDriver:
             report.bytes_read += decoded.end_offset - offset
             offset = decoded.end_offset
             self.bookmarks.advance(item, offset, decoded.line, whole_input=getattr(decoded, "whole_input", False))
+            report.maybe_log_progress()
             if self.state_due():
                 self.write_state()
-                report.maybe_log_progress()
             if self.stop_requested:
                 LOGGER.info("Stopping at byte %d of '%s'", offset, item.path)
                 return

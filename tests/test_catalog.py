@@ -113,3 +113,16 @@ def test_stream_map_hashes_email(tmp_path: Path) -> None:
     record = output.records("identify")[0]
     assert record["traits__email"] != "a@example.invalid"
     assert len(record["traits__email"]) == 64
+
+
+def test_integration_name_skips_filtered(tmp_path: Path) -> None:
+    events = _write(
+        tmp_path / "e.ndjson",
+        {"type": "track", "messageId": "1", "integrations": {"All": False}},
+        {"type": "track", "messageId": "2", "integrations": {"All": False, "Stitch": True}},
+        {"type": "track", "messageId": "3", "integrations": {"Stitch": False}},
+        {"type": "track", "messageId": "4"},
+    )
+    output = sync(_config(tmp_path, events, integration_name="Stitch", report_path=str(tmp_path / "r.json")))
+    assert [r["message_id"] for r in output.records("track")] == ["2", "4"]
+    assert output.report["streams"]["track"]["skipped_by_integrations"] == 2

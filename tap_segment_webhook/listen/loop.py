@@ -23,7 +23,6 @@ if t.TYPE_CHECKING:
 LOGGER = logging.getLogger("tap-segment-webhook.listen.loop")
 # How often the archive is checked for new lines when it is quiet.
 POLL_SECONDS = 0.2
-REPORT_INTERVAL_SECONDS = 60.0
 
 
 class ArchivePositions:
@@ -109,7 +108,8 @@ def run_listener(driver: SyncDriver) -> None:
     service = ListenerService(settings, driver.rejects, status.snapshot)
     service.start()
     started = last_activity = time.monotonic()
-    next_report = started + REPORT_INTERVAL_SECONDS
+    report_interval = float(config.get("report_interval_seconds") or 60)
+    next_report = started + report_interval
 
     def follow_all() -> int:
         total = 0
@@ -139,9 +139,9 @@ def run_listener(driver: SyncDriver) -> None:
                     driver.write_state()
                 time.sleep(POLL_SECONDS)
             if now >= next_report:
-                next_report = now + REPORT_INTERVAL_SECONDS
+                next_report = now + report_interval
                 driver.pipeline.sync_column_counts()
-                LOGGER.info("Listener report: %s", driver.report.as_dict())
+                driver.report.write(final=False)
     finally:
         LOGGER.info("Stopping the listener after %s; finishing accepted requests", reason)
         service.stop()

@@ -7,11 +7,13 @@ import dataclasses
 import json
 import logging
 import os
+import sys
 import time
 import typing as t
 
 LOGGER = logging.getLogger("tap-segment-webhook.report")
 PROGRESS_INTERVAL_SECONDS = 10.0
+TERMINAL_PROGRESS_INTERVAL_SECONDS = 0.5
 
 
 @dataclasses.dataclass
@@ -41,24 +43,31 @@ class RunReport:
         self.total_bytes = total_bytes
         self.events = 0
         self.started = time.monotonic()
-        self._next_progress = self.started + PROGRESS_INTERVAL_SECONDS
+        self._terminal = sys.stderr.isatty()
+        interval = TERMINAL_PROGRESS_INTERVAL_SECONDS if self._terminal else PROGRESS_INTERVAL_SECONDS
+        self._progress_interval = interval
+        self._next_progress = self.started + interval
+        self._progress_shown = False
+
+    def progress_text(self, now: float) -> str:
+        total = f" of {self.total_bytes:,}" if self.total_bytes else ""
+        return (
+            f"{self.files_done} of {self.files_total} files, {self.bytes_read:,}{total} bytes, "
+            f"{self.events:,} events, {self.events / max(now - self.started, 1e-9):,.0f} events/s"
+        )
 
     def maybe_log_progress(self) -> None:
-        """Log one progress line when the interval has passed."""
+        """Show progress: a line redrawn in place on a terminal, else a log line every 10 seconds."""
         now = time.monotonic()
         if now < self._next_progress:
             return
-        self._next_progress = now + PROGRESS_INTERVAL_SECONDS
-        total = f" of {self.total_bytes}" if self.total_bytes else ""
-        LOGGER.info(
-            "Progress: %d of %d files, %d%s bytes, %d events, %.0f events/s",
-            self.files_done,
-            self.files_total,
-            self.bytes_read,
-            total,
-            self.events,
-            self.events / max(now - self.started, 1e-9),
-        )
+        self._next_progress = now + self._progress_interval
+        if self._terminal:
+            sys.stderr.write("\r" + self.progress_text(now) + "\x1b[K")
+            sys.stderr.flush()
+            self._progress_shown = True
+        else:
+            LOGGER.info("Progress: %s", self.progress_text(now))
 
     def as_dict(self) -> dict[str, t.Any]:
         elapsed = max(time.monotonic() - self.started, 1e-9)
@@ -74,12 +83,24 @@ class RunReport:
         }
 
     def finish(self) -> dict[str, t.Any]:
-        """Log the report on stderr and write the JSON file when configured."""
+        """Write the final report of the run."""
+        return self.write(final=True)
+
+    def write(self, *, final: bool) -> dict[str, t.Any]:
+        """Log the report on stderr and write the JSON file when configured.
+
+        Listen mode writes an interim report every `report_interval_seconds`.
+        """
         report = self.as_dict()
+        report["final"] = final
+        if self._progress_shown:
+            sys.stderr.write("\n")
+            self._progress_shown = False
         for name, counts in report["streams"].items():
             LOGGER.info(
                 "Stream '%s': %d records, %d duplicates skipped, %d values repaired, "
-                "%d columns added, %d type splits, %d keys in the overflow column",
+                "%d columns added, %d type splits, %d keys in the overflow column, "
+                "%d skipped by the integrations filter",
                 name,
                 counts["records"],
                 counts["duplicates_skipped"],
@@ -87,10 +108,12 @@ class RunReport:
                 counts["columns_added"],
                 counts["type_splits"],
                 counts["keys_overflowed"],
+                counts["skipped_by_integrations"],
             )
         rejected = sum(report["rejects"].values())
         LOGGER.info(
-            "Run finished: %d events, %d rejected %s, %d bytes in %.1f s (%.0f events/s, %.0f bytes/s)",
+            "%s: %d events, %d rejected %s, %d bytes in %.1f s (%.0f events/s, %.0f bytes/s)",
+            "Run finished" if final else "Report so far",
             report["events"],
             rejected,
             json.dumps(report["rejects"]),

@@ -1,7 +1,8 @@
 """Shape a normalized message into one record of flat, typed columns.
 
 flat: nested objects become `parent__child` columns down to a depth limit, arrays and deeper
-objects become JSON text. nested: top-level objects stay JSON objects. In both styles a value
+objects become JSON text. segment: the same with Segment Warehouses names, joined with one `_`
+and without the `properties` and `traits` prefix. nested: top-level objects stay JSON objects. In both styles a value
 whose type does not fit its column goes to a sibling column `<column>__<type>`, except numbers
 and booleans, which fit a string column as their JSON text.
 
@@ -31,6 +32,20 @@ from tap_segment_webhook.shape.naming import PATH_SEPARATOR, fit_name, name_part
 
 FLAT = "flat"
 NESTED = "nested"
+SEGMENT = "segment"
+COLUMN_STYLES = (FLAT, NESTED, SEGMENT)
+# In segment style, keys of these objects become columns without the object's name.
+UNPREFIXED_OBJECTS = frozenset({"properties", "traits"})
+# Column names of Segment Warehouses' own columns. A property or trait with one of these names
+# is written with a leading underscore, as Segment's Redshift loader does.
+SEGMENT_RESERVED_NAMES = frozenset(
+    {
+        "anonymous_id", "category", "channel", "context", "event", "event_text", "group_id", "id",
+        "integrations", "loaded_at", "message_id", "name", "original_timestamp", "previous_id",
+        "project_id", "received_at", "sent_at", "timestamp", "type", "user_id", "uuid", "uuid_ts",
+        "version",
+    }
+)
 TIMESTAMP_KEYS = ("timestamp", "originalTimestamp", "sentAt", "receivedAt")
 DEFAULT_MAX_DEPTH = 10
 
@@ -105,10 +120,19 @@ class Shaper:
 
     # Key paths and names.
 
+    def _joined_name(self, parent: Node, part: str) -> str:
+        if not parent.path:
+            return part
+        if self.column_style != SEGMENT:
+            return parent.base_name + PATH_SEPARATOR + part
+        if len(parent.path) == 1 and parent.path[0] in UNPREFIXED_OBJECTS:
+            return "_" + part if part in SEGMENT_RESERVED_NAMES else part
+        return parent.base_name + "_" + part
+
     def _child(self, parent: Node, key: str) -> Node:
         part = name_part(key)
         path = parent.path + (key,)
-        base_name = fit_name(parent.base_name + PATH_SEPARATOR + part if parent.path else part, path)
+        base_name = fit_name(self._joined_name(parent, part), path)
         node = Node(path, base_name, parent.depth + 1, not parent.path and key in TIMESTAMP_KEYS)
         node.primary = self.columns.lookup(path)
         parent.children[key] = node

@@ -2,6 +2,7 @@
 
 import pytest
 
+from tap_segment_webhook.normalize.integrations import is_enabled
 from tap_segment_webhook.normalize.messages import Message, Reject, derive_message_id, expand
 from tap_segment_webhook.normalize.strings import repair_value
 
@@ -100,3 +101,23 @@ def test_nul_only_id_is_derived() -> None:
     (message,) = _messages({"type": "track", "messageId": "\x00", "event": "E"}, needs_repair=True)
     assert message.data["messageId"].startswith("gen-")
     assert message.repairs == 1
+
+
+@pytest.mark.parametrize(
+    ("integrations", "enabled"),
+    [
+        (None, True),
+        ({}, True),
+        ({"All": True}, True),
+        ({"All": False}, False),
+        ({"All": False, "Stitch": True}, True),
+        ({"All": False, "stitch": True}, True),
+        ({"Stitch": False}, False),
+        ({"All": True, "Stitch": False}, False),
+        ({"All": False, "Stitch": {"option": 1}}, True),
+        ({"Mixpanel": False}, True),
+        ("not an object", True),
+    ],
+)
+def test_integrations_filter(integrations: object, enabled: bool) -> None:
+    assert is_enabled(integrations, "Stitch") is enabled

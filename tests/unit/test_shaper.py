@@ -168,3 +168,24 @@ def test_discovery_widens_instead_of_splitting() -> None:
     shaper.shape({"messageId": "2", "properties": {"v": "x"}})
     assert _types(shaper)["properties__v"] == "string"
     assert "properties__v__string" not in _types(shaper)
+
+
+def test_segment_style_names() -> None:
+    shaper = _shaper("identify", style="segment")
+    record = shaper.shape(
+        {
+            "messageId": "1",
+            "userId": "u",
+            "context": {"page": {"url": "x"}, "traits": {"email": "c"}},
+            "traits": {"email": "e", "address": {"city": "Berlin"}, "user_id": "spoof"},
+        }
+    )
+    assert record == {
+        "message_id": "1",
+        "user_id": "u",
+        "context_page_url": "x",
+        "context_traits_email": "c",
+        "email": "e",
+        "address_city": "Berlin",
+        "_user_id": "spoof",
+    }
