@@ -50,7 +50,7 @@ setup(
     extras_require={"test": TEST_REQUIREMENTS},
     entry_points={
         "console_scripts": [
-            "tap-segment-webhook=tap_segment_webhook.tap:TapSegmentWebhook.cli",
+            "tap-segment-webhook=tap_segment_webhook.cli:run",
         ],
     },
 )

@@ -102,6 +102,7 @@ class SyncDriver:
         self.last_state_time = time.monotonic()
         # Extra top-level STATE keys, such as listen mode's archive positions, by producer.
         self.extra_state: dict[str, t.Callable[[], t.Any]] = {}
+        self._announced: dict[str, set[str]] = {}
         self._fast_streams = {name: self._is_plain_stream(name) for name in STREAM_NAMES}
 
     # Output.
@@ -119,6 +120,12 @@ class SyncDriver:
         columns = self.pipeline.columns[stream]
         schema = columns.json_schema()
         columns.schema_dirty = False
+        announced = self._announced.setdefault(stream, set())
+        added = [name for name in schema["properties"] if name not in announced]
+        if announced and added:
+            shown = ", ".join(added[:10]) + (f" and {len(added) - 10} more" if len(added) > 10 else "")
+            LOGGER.info("Stream '%s': SCHEMA with %d new columns: %s", stream, len(added), shown)
+        announced.update(added)
         if self._fast_streams[stream]:
             self.writer.write_schema(stream, schema, KEY_PROPERTIES)
             return
@@ -175,6 +182,7 @@ class SyncDriver:
         report = self.report
         report.files_total = len(inputs)
         report.total_bytes = sum(os.path.getsize(item.path) for item in inputs if not item.is_stdin) or None
+        LOGGER.info("Replaying %d inputs (%s bytes)", len(inputs), report.total_bytes or "unknown")
         for item in inputs:
             if self.stop_requested:
                 break
@@ -241,7 +249,7 @@ class SyncDriver:
         finally:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
-            self.writer.flush()
             self.rejects.close()
+            self.writer.flush()
         self.pipeline.sync_column_counts()
         return self.report.finish()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import typing as t
 
 from singer_sdk import Tap
@@ -14,6 +15,9 @@ from tap_segment_webhook.settings import SETTINGS
 from tap_segment_webhook.streams import STREAM_NAMES, SegmentStream
 from tap_segment_webhook.sync import SyncDriver, build_pipeline, read_input
 from tap_segment_webhook.state.bookmarks import ReadPlan
+
+# Messages read at start-up to give the streams' schemas their first columns.
+STARTUP_SAMPLE_MESSAGES = 1000
 
 
 class TapSegmentWebhook(Tap):
@@ -48,8 +52,19 @@ class TapSegmentWebhook(Tap):
         self._input_state = dict(state or {})
 
     def discover_streams(self) -> list[SegmentStream]:
-        """Return the streams; during `--discover`, with columns sampled from the input."""
-        schemas = self._sampled_schemas() if self._sample_input else None
+        """Return the streams with columns sampled from the configured input.
+
+        `--discover` samples up to `discover_sample_size` messages. Without an input catalog,
+        the streams' own schemas, which the SDK's per-stream test helpers compare records
+        with, come from the first few messages. A sync reads the input once more for that;
+        its SCHEMA messages come from the data itself.
+        """
+        if self._sample_input:
+            schemas = self._sampled_schemas(int(self.config.get("discover_sample_size", 100_000) or 0))
+        elif self.input_catalog is None:
+            schemas = self._sampled_schemas(STARTUP_SAMPLE_MESSAGES)
+        else:
+            schemas = None
         streams = []
         for name in STREAM_NAMES:
             if schemas is not None:
@@ -67,7 +82,7 @@ class TapSegmentWebhook(Tap):
         self._catalog = None
         return super().run_discovery()
 
-    def _sampled_schemas(self) -> dict[str, dict[str, t.Any]]:
+    def _sampled_schemas(self, limit: int) -> dict[str, dict[str, t.Any]]:
         report = RunReport()
         pipeline = build_pipeline(
             self,
@@ -77,14 +92,14 @@ class TapSegmentWebhook(Tap):
             widen=True,
             use_catalog=False,
         )
-        limit = int(self.config.get("discover_sample_size", 100_000) or 0)
         patterns = [p for p in self.config.get("input_paths") or [] if p != "-"]
         if self.config.get("mode") == "listen":
             patterns = [self.config.get("archive_dir", "segment-archive")]
         try:
             inputs = resolve_inputs(patterns)
         except FileNotFoundError as error:
-            self.logger.warning("Discovery found no input to sample: %s", error)
+            if self._sample_input:
+                self.logger.warning("Discovery found no input to sample: %s", error)
             inputs = []
         sampled = 0
         for item in inputs:
@@ -95,7 +110,7 @@ class TapSegmentWebhook(Tap):
                     break
             if limit and sampled >= limit:
                 break
-        self.logger.info("Discovery sampled %d messages from %d inputs", sampled, len(inputs))
+        self.logger.debug("Sampled %d messages from %d inputs for the stream schemas", sampled, len(inputs))
         return {name: columns.json_schema() for name, columns in pipeline.columns.items()}
 
     def iter_single_stream(self, stream: str) -> t.Iterator[tuple[dict[str, t.Any], dict[str, t.Any] | None]]:
@@ -107,13 +122,12 @@ class TapSegmentWebhook(Tap):
         pipeline = build_pipeline(self, selected=[stream], rejects=RejectsWriter(None), report=report)
         columns = pipeline.columns[stream]
         columns.schema_dirty = False
-        patterns = self.config.get("input_paths") or []
         if self.config.get("mode") == "listen":
-            patterns = [self.config.get("archive_dir") or "segment-archive"]
-        try:
-            inputs = resolve_inputs(patterns)
-        except FileNotFoundError:
-            inputs = []
+            archive_dir = self.config.get("archive_dir") or "segment-archive"
+            # An archive that does not exist yet holds no records to test with.
+            inputs = resolve_inputs([archive_dir]) if os.path.isdir(archive_dir) else []
+        else:
+            inputs = resolve_inputs(self.config.get("input_paths") or [])
         for item in inputs:
             for decoded in read_input(item, ReadPlan(skip=False)):
                 for shaped in pipeline.process(decoded, {"file": item.path}):

@@ -17,6 +17,10 @@ clock: t.Callable[[], float] = time.time
 _FLUSH_BYTES = 256 * 1024
 
 
+class OutputClosedError(RuntimeError):
+    """The reader of stdout, normally the target, closed the pipe before the tap finished."""
+
+
 def _rfc3339(seconds: float) -> str:
     moment = dt.datetime.fromtimestamp(seconds, tz=dt.timezone.utc)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
@@ -39,6 +43,7 @@ class SingerWriter:
         self._extracted_second = -1
         self._extracted_suffix = b""
         self.records_written = 0
+        self.closed = False
 
     def _time_extracted_suffix(self) -> bytes:
         now = clock()
@@ -73,16 +78,21 @@ class SingerWriter:
 
     def flush(self) -> None:
         """Write the buffered messages to the output and flush it."""
-        if not self._buffer:
+        if not self._buffer or self.closed:
             return
         data = b"".join(self._buffer)
         self._buffer.clear()
         self._buffered = 0
-        if self._fd is None:
-            self.output.write(data)
-            self.output.flush()
-            return
-        view = memoryview(data)
-        while view:
-            written = os.write(self._fd, view)
-            view = view[written:]
+        try:
+            if self._fd is None:
+                self.output.write(data)
+                self.output.flush()
+                return
+            view = memoryview(data)
+            while view:
+                written = os.write(self._fd, view)
+                view = view[written:]
+        except BrokenPipeError as error:
+            self.closed = True
+            msg = "stdout was closed before the tap finished (did the target exit?); the last messages were not written"
+            raise OutputClosedError(msg) from error
