@@ -112,6 +112,10 @@ class StreamColumns:
     def _budget_left(self) -> bool:
         return len(self.columns) < self.max_columns
 
+    def budget_used_up(self) -> bool:
+        """Return True when no more columns can be added, so new keys go to the overflow column."""
+        return len(self.columns) >= self.max_columns
+
     def claim(self, name: str, path: Path, role: str, column_type: str) -> Column | None:
         """Return the column for a key path and role, adding it if needed.
 

@@ -48,6 +48,9 @@ SEGMENT_RESERVED_NAMES = frozenset(
 )
 TIMESTAMP_KEYS = ("timestamp", "originalTimestamp", "sentAt", "receivedAt")
 DEFAULT_MAX_DEPTH = 10
+# Cached key paths per column of budget; objects along a path and type splits need a few more
+# nodes than columns.
+NODES_PER_COLUMN = 8
 
 _MISFIT = object()
 _OVERFLOW = "\x00overflow"
@@ -117,6 +120,8 @@ class Shaper:
         self.max_depth = max_depth
         self.root = Node((), "", 0, False)
         self.type_conversions = 0
+        self._cached_nodes = 0
+        self._max_cached_nodes = NODES_PER_COLUMN * max(columns.max_columns, 1)
 
     # Key paths and names.
 
@@ -135,7 +140,11 @@ class Shaper:
         base_name = fit_name(self._joined_name(parent, part), path)
         node = Node(path, base_name, parent.depth + 1, not parent.path and key in TIMESTAMP_KEYS)
         node.primary = self.columns.lookup(path)
-        parent.children[key] = node
+        # Keys past the column budget, or an endless variety of keys that are only ever null,
+        # get a node for this message only, so memory stays bounded.
+        if self._cached_nodes < self._max_cached_nodes and (node.primary is not None or not self.columns.budget_used_up()):
+            parent.children[key] = node
+            self._cached_nodes += 1
         return node
 
     # Choosing a column for a value.

@@ -189,3 +189,11 @@ def test_segment_style_names() -> None:
         "address_city": "Berlin",
         "_user_id": "spoof",
     }
+
+
+def test_endless_keys_keep_memory_bounded() -> None:
+    shaper = _shaper(max_columns=20)
+    for number in range(2000):
+        shaper.shape({"messageId": str(number), "properties": {f"key{number}": number, f"empty{number}": {"x": None}}})
+    assert len(shaper.columns.columns) <= 21
+    assert shaper._cached_nodes <= 8 * 20
