@@ -91,3 +91,17 @@ def test_sigterm_stops_with_final_state(tmp_path: Path) -> None:
     seen = {r["record"]["message_id"] for r in records} | {r["message_id"] for r in rest.records()}
     assert len(seen) == 300_000
     assert os.path.exists(events)
+
+
+def test_s3_destination_layout(tmp_path: Path) -> None:
+    import gzip
+
+    root = tmp_path / "segment-logs"
+    for source, day, numbers in (("src-a", "1709596800000", range(0, 3)), ("src-a", "1709683200000", range(3, 5)), ("src-b", "1709596800000", range(5, 6))):
+        folder = root / source / day
+        folder.mkdir(parents=True)
+        (folder / f"{day}-part.gz").write_bytes(gzip.compress("".join(_event(i) for i in numbers).encode()))
+    first = sync(_config(tmp_path, root))
+    again = sync(_config(tmp_path, root), state=first.final_state)
+    assert [r["message_id"] for r in first.records()] == [f"m-{i}" for i in range(6)]
+    assert again.records() == []
