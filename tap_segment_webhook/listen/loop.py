@@ -51,7 +51,6 @@ class EmissionStatus:
         self.records_emitted = 0
         self.last_emitted_at: float | None = None
         self.bytes_followed = 0
-        self.stalled_since: float | None = None
 
     def snapshot(self) -> dict[str, t.Any]:
         last = self.last_emitted_at
@@ -82,14 +81,16 @@ def _follow_segment(driver: SyncDriver, path: str, position: dict[str, int], sta
             for shaped in driver.pipeline.process(decoded, source):
                 driver.write_record(*shaped)
                 emitted += 1
-            read += decoded.end_offset - position["offset"]
+            consumed = decoded.end_offset - position["offset"]
+            read += consumed
             position["offset"] = decoded.end_offset
             position["line"] = decoded.line
+            # Updated per line, because write_record blocks while the stdout pipe is full, and
+            # GET /health must then show how far emission got and for how long it has stalled.
             status.records_emitted += emitted
+            status.bytes_followed += consumed
+            status.last_emitted_at = time.time()
     # Blank lines are not yielded, so the position may stop short of the size; that is fine.
-    if read:
-        status.last_emitted_at = time.time()
-        status.bytes_followed += read
     return read
 
 
