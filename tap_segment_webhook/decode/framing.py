@@ -16,6 +16,8 @@ from tap_segment_webhook.decode.parse import parse_json
 
 # Whole-document parsing reads the input into memory; NDJSON streams line by line.
 MAX_DOCUMENT_BYTES = 512 * 1024 * 1024
+# Some editors and Windows tools start UTF-8 files with a byte order mark, which is not JSON.
+UTF8_BOM = b"\xef\xbb\xbf"
 
 
 @dataclasses.dataclass(slots=True)
@@ -89,6 +91,9 @@ def iter_documents(stream: t.BinaryIO) -> t.Iterator[Decoded]:
     # Leading blank lines do not decide the form.
     for raw in stream:
         line += 1
+        if line == 1 and raw.startswith(UTF8_BOM):
+            skipped += len(UTF8_BOM)
+            raw = raw[len(UTF8_BOM) :]
         if not _is_blank(raw):
             first = raw
             break

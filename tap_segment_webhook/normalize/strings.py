@@ -43,7 +43,7 @@ def repair_value(value: t.Any) -> tuple[t.Any, int]:
             repaired_item, count = repair_value(item)
             total += count
             new_key, key_count = repair_string(key)
-            if key_count and new_key in value:
+            if key_count and (new_key in value or new_key in result):
                 new_key, _ = repair_string(key.replace("\x00", REPLACEMENT_CHARACTER))
             total += key_count
             result[new_key] = repaired_item

@@ -130,3 +130,10 @@ def test_resolve_inputs_missing_path(tmp_path: Path) -> None:
 
 def test_resolve_inputs_keeps_stdin() -> None:
     assert resolve_inputs(["-"]) == [InputFile("-")]
+
+
+def test_framing_skips_byte_order_mark() -> None:
+    data = b'\xef\xbb\xbf{"a": 1}\n{"a": 2}\n'
+    decoded = documents_from_bytes(data)
+    assert [item.value for item in decoded] == [{"a": 1}, {"a": 2}]
+    assert decoded[-1].end_offset == len(data)

@@ -121,3 +121,8 @@ def test_nul_only_id_is_derived() -> None:
 )
 def test_integrations_filter(integrations: object, enabled: bool) -> None:
     assert is_enabled(integrations, "Stitch") is enabled
+
+
+def test_repair_value_keeps_keys_equal_after_repair() -> None:
+    value, _ = repair_value({"a\x00b": "one", "ab\x00": "two"})
+    assert sorted(value.values()) == ["one", "two"]
