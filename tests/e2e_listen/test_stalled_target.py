@@ -58,7 +58,7 @@ def test_stalled_target_keeps_acking(tmp_path, start_tap) -> None:
         statuses.append(response.status_code)
         if response.status_code == 200:
             acked.extend(event["messageId"] for event in events)
-    time.sleep(1.0)
+    time.sleep(2.5)
     emission = tap.health()["emission"]
 
     assert set(statuses) == {200}
