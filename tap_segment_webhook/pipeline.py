@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import typing as t
 
-from tap_segment_webhook.decode.framing import DecodeError, Document
+from tap_segment_webhook.decode.framing import INCOMPLETE_LAST_LINE, DecodeError, Document
 from tap_segment_webhook.emit.dedupe import DuplicateFilter
 from tap_segment_webhook.normalize.integrations import is_enabled
 from tap_segment_webhook.normalize.messages import Reject, expand
@@ -15,6 +15,8 @@ from tap_segment_webhook.shape.columns import StreamColumns
 from tap_segment_webhook.shape.shaper import Shaper
 
 LOGGER = logging.getLogger("tap-segment-webhook.pipeline")
+# Decode errors that the driver handles itself, because the input may still be complete later.
+UNFINISHED_INPUT_REASONS = frozenset({INCOMPLETE_LAST_LINE, "invalid_gzip"})
 
 
 class ShapedRecord(t.NamedTuple):
@@ -52,20 +54,21 @@ class Pipeline:
         self.skipped_deselected = 0
         self.integration_name = integration_name or None
 
-    def _reject(self, reason: str, detail: str, source: dict[str, t.Any], raw: bytes) -> None:
+    def reject(self, reason: str, detail: str, source: dict[str, t.Any], raw: bytes) -> None:
+        """Write one reject with its reason, source and raw text."""
         self.rejects.write(reason, {**source, "detail": detail}, raw)
-        self.report.rejects[reason] += 1
 
     def process(self, decoded: Document | DecodeError, source: dict[str, t.Any]) -> t.Iterator[ShapedRecord]:
         """Yield the records of one decoded document; rejects go to the rejects file."""
         if isinstance(decoded, DecodeError):
-            self._reject(decoded.reason, decoded.message, source, decoded.raw)
+            if decoded.reason not in UNFINISHED_INPUT_REASONS:
+                self.reject(decoded.reason, decoded.message, source, decoded.raw)
             return
         report = self.report
         first = True
         for item in expand(decoded.value, needs_repair=decoded.needs_repair):
             if isinstance(item, Reject):
-                self._reject(item.reason, item.detail, source, item.raw)
+                self.reject(item.reason, item.detail, source, item.raw)
                 continue
             report.events += 1
             stream = item.stream

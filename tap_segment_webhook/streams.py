@@ -40,6 +40,7 @@ def build_columns(
     catalog_schema: dict[str, t.Any] | None = None,
     deselected: t.Collection[str] = (),
     widen: bool = False,
+    quiet: bool = False,
 ) -> StreamColumns:
     """Build a stream's columns from its base schema, then STATE, then a catalog.
 
@@ -47,7 +48,7 @@ def build_columns(
     payload key never takes them. Columns in STATE keep the key path they held. Catalog columns
     are claimed by the first key whose name matches.
     """
-    columns = StreamColumns(stream, max_columns=max_columns, widen=widen)
+    columns = StreamColumns(stream, max_columns=max_columns, widen=widen, quiet=quiet)
     for name, schema in base_schema(stream)["properties"].items():
         columns.add_fixed(name, column_type_from_schema(schema), (_camel_case(name),))
     for name, column_type, path, role in state_rows:

@@ -9,10 +9,17 @@ import signal
 import sys
 import time
 import typing as t
+import zlib
 
 from singer_sdk.mapper import SameRecordTransform
 
-from tap_segment_webhook.decode.framing import iter_documents, iter_lines
+from tap_segment_webhook.decode.framing import (
+    INCOMPLETE_LAST_LINE,
+    DecodeError,
+    Document,
+    iter_documents,
+    iter_lines,
+)
 from tap_segment_webhook.decode.inputs import InputFile, open_input, resolve_inputs
 from tap_segment_webhook.emit.writer import SingerWriter
 from tap_segment_webhook.pipeline import Pipeline
@@ -25,6 +32,7 @@ if t.TYPE_CHECKING:
     from tap_segment_webhook.tap import TapSegmentWebhook
 
 LOGGER = logging.getLogger("tap-segment-webhook.sync")
+INVALID_GZIP = "invalid_gzip"
 STATE_INTERVAL_SECONDS = 30.0
 
 
@@ -36,6 +44,7 @@ def build_pipeline(
     report: RunReport,
     widen: bool = False,
     use_catalog: bool = True,
+    quiet: bool = False,
 ) -> Pipeline:
     """Build the pipeline with each stream's columns from the base schema, STATE and catalog."""
     config = tap.config
@@ -59,6 +68,7 @@ def build_pipeline(
             catalog_schema=catalog_schema,
             deselected=deselected,
             widen=widen,
+            quiet=quiet,
         )
     return Pipeline(
         columns,
@@ -72,15 +82,29 @@ def build_pipeline(
     )
 
 
-def read_input(item: InputFile, plan: ReadPlan) -> t.Iterator[t.Any]:
-    """Yield the decoded documents of one input from where its plan starts."""
-    with open_input(item, plan.start_offset) as stream:
-        if plan.start_offset:
-            yield from iter_lines(
-                stream, start_offset=plan.start_offset, first_line=plan.next_line, complete_lines_only=False
-            )
-        else:
-            yield from iter_documents(stream)
+def read_input(item: InputFile, plan: ReadPlan) -> t.Iterator[Document | DecodeError]:
+    """Yield the decoded documents of one input from where its plan starts.
+
+    A gzip stream that is truncated or corrupt ends the input with an `invalid_gzip` error
+    after the documents decoded before the damage.
+    """
+    end_offset = plan.start_offset
+    line = plan.next_line - 1
+    try:
+        with open_input(item, plan.start_offset) as stream:
+            if plan.start_offset:
+                documents = iter_lines(
+                    stream, start_offset=plan.start_offset, first_line=plan.next_line, complete_lines_only=False
+                )
+            else:
+                documents = iter_documents(stream)
+            for decoded in documents:
+                end_offset = decoded.end_offset
+                line = decoded.line
+                yield decoded
+    except (EOFError, zlib.error) as error:
+        message = f"gzip data is truncated or corrupt after {end_offset} decompressed bytes: {error}"
+        yield DecodeError(INVALID_GZIP, message, line + 1, end_offset, b"")
 
 
 class SyncDriver:
@@ -93,8 +117,12 @@ class SyncDriver:
         sys.stdout.flush()
         self.writer = SingerWriter(output if output is not None else sys.stdout.buffer)
         self.selected = [name for name, stream in tap.streams.items() if stream.selected]
-        self.rejects = RejectsWriter(self.config.get("rejects_path", "segment-rejects.ndjson"))
+        self.rejects = RejectsWriter(
+            self.config.get("rejects_path", "segment-rejects.ndjson"), secrets=tap.secret_values()
+        )
         self.report = RunReport(self.config.get("report_path"))
+        # The listener writes rejects too, so the report counts what the rejects writer saw.
+        self.report.rejects = self.rejects.counts
         self.pipeline = build_pipeline(tap, selected=self.selected, rejects=self.rejects, report=self.report)
         self.bookmarks = FileBookmarks(tap.input_state.get("replay", {}).get("files"))
         self.state_interval = max(1, int(self.config.get("state_interval_records", 10_000)))
@@ -202,8 +230,13 @@ class SyncDriver:
         report = self.report
         pipeline = self.pipeline
         write_record = self.write_record
+        complete = True
         for decoded in read_input(item, plan):
             source["line"] = decoded.line
+            if isinstance(decoded, DecodeError) and decoded.reason in (INCOMPLETE_LAST_LINE, INVALID_GZIP):
+                complete = self._handle_unfinished_input(item, decoded, source)
+                if not complete:
+                    break
             for shaped in pipeline.process(decoded, source):
                 write_record(*shaped)
             report.bytes_read += decoded.end_offset - offset
@@ -215,10 +248,37 @@ class SyncDriver:
             if self.stop_requested:
                 LOGGER.info("Stopping at byte %d of '%s'", offset, item.path)
                 return
+        if not complete:
+            return
         if not item.is_stdin:
             self.bookmarks.finish(item)
         report.files_done += 1
         LOGGER.info("Finished input '%s': %d bytes", item.path, offset - plan.start_offset)
+
+    def _handle_unfinished_input(self, item: InputFile, decoded: DecodeError, source: dict[str, t.Any]) -> bool:
+        """Deal with an input that ends early; return True if it still counts as complete.
+
+        A damaged gzip stream is rejected once and left unfinished: a rerun skips it while its
+        size is unchanged, and reads a complete copy that replaces it. A last line without a newline is left for the next run,
+        because a writer may still be appending to it, except on standard input.
+        """
+        if decoded.reason == INVALID_GZIP:
+            self.pipeline.reject(INVALID_GZIP, decoded.message, source, b"")
+            LOGGER.error("Input '%s': %s", item.path, decoded.message)
+            if not item.is_stdin:
+                self.bookmarks.mark_damaged(item)
+            return False
+        if item.is_stdin:
+            self.pipeline.reject("invalid_json", decoded.message, source, decoded.raw)
+            return True
+        LOGGER.warning(
+            "Input '%s': the last line (line %d, from byte %d) has no newline and is not valid JSON yet; "
+            "it is left for the next run",
+            item.path,
+            decoded.line,
+            decoded.end_offset,
+        )
+        return False
 
     # Lifecycle.
 

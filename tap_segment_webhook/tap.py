@@ -6,6 +6,7 @@ import os
 import typing as t
 
 from singer_sdk import Tap
+from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import PluginCapabilities, TapCapabilities
 
 from tap_segment_webhook.decode.inputs import resolve_inputs
@@ -42,12 +43,36 @@ class TapSegmentWebhook(Tap):
         self._sample_input = False
         super().__init__(*args, **kwargs)
 
+    def secret_values(self) -> list[str]:
+        """Return the configured secrets as text, so that messages and rejects can redact them."""
+        values: list[t.Any] = [self.config.get("shared_secret")]
+        write_keys = self.config.get("write_keys")
+        values.extend(write_keys if isinstance(write_keys, list) else [write_keys])
+        return [str(value) for value in values if value not in (None, "")]
+
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        # jsonschema's messages quote the invalid value, which may be a secret.
+        try:
+            return super()._validate_config(raise_errors=raise_errors)
+        except ConfigValidationError as error:
+            secrets = self.secret_values()
+            errors = []
+            for message in error.errors:
+                for secret in secrets:
+                    message = message.replace(secret, "[redacted]")
+                errors.append(message)
+            raise ConfigValidationError(str(error), errors=errors, schema=error.schema) from None
+
     @property
     def input_state(self) -> dict[str, t.Any]:
         """The STATE passed with `--state`, with every key the tap wrote, not only bookmarks."""
         return self._input_state
 
     def load_state(self, state: dict[str, t.Any]) -> None:
+        if isinstance(state, dict) and state.get("type") == "STATE" and isinstance(state.get("value"), dict):
+            # A whole STATE message was saved instead of its value; its value is the state.
+            self.logger.warning("The --state file holds a STATE message; using its 'value'")
+            state = state["value"]
         super().load_state(state)
         self._input_state = dict(state or {})
 
@@ -91,6 +116,7 @@ class TapSegmentWebhook(Tap):
             report=report,
             widen=True,
             use_catalog=False,
+            quiet=not self._sample_input,
         )
         patterns = [p for p in self.config.get("input_paths") or [] if p != "-"]
         if self.config.get("mode") == "listen":

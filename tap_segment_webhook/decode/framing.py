@@ -45,12 +45,50 @@ class DecodeError:
 
 
 Decoded = t.Union[Document, DecodeError]
+# Reason of a last line that has no newline and is not valid JSON: a writer may still be
+# appending to it, so it is left unread and its end offset is where it starts.
+INCOMPLETE_LAST_LINE = "incomplete_last_line"
+
+
+# Deepest nesting of objects and arrays a document may have. orjson cannot serialize values
+# nested deeper than 254 levels, and no Segment message comes close.
+MAX_NESTING = 200
+TOO_DEEPLY_NESTED = "too_deeply_nested"
+
+
+def nesting_depth(value: t.Any) -> int:
+    """Return how deeply objects and arrays nest in a JSON value, without recursion."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return deepest
+
+
+def _check_nesting(raw: bytes, value: t.Any) -> str | None:
+    # Counting brackets in the text is cheap and rules out almost every document.
+    if raw.count(b"{") + raw.count(b"[") <= MAX_NESTING:
+        return None
+    depth = nesting_depth(value)
+    if depth <= MAX_NESTING:
+        return None
+    return f"objects and arrays nest {depth} levels deep; at most {MAX_NESTING} are accepted"
 
 
 def _parse_line(raw: bytes, line: int, end_offset: int) -> Decoded:
     try:
         parsed = parse_json(raw)
+        too_deep = _check_nesting(raw, parsed.value)
+        if too_deep is not None:
+            return DecodeError(TOO_DEEPLY_NESTED, too_deep, line, end_offset, raw.rstrip(b"\r\n"))
     except ValueError as error:
+        if not raw.endswith(b"\n"):
+            return DecodeError(INCOMPLETE_LAST_LINE, str(error), line, end_offset - len(raw), raw)
         return DecodeError("invalid_json", str(error), line, end_offset, raw.rstrip(b"\r\n"))
     return Document(parsed.value, line, end_offset, parsed.needs_repair, parsed.utf8_repairs)
 
@@ -119,6 +157,10 @@ def iter_documents(stream: t.BinaryIO) -> t.Iterator[Decoded]:
         except ValueError:
             pass
         else:
+            too_deep = _check_nesting(whole, parsed.value)
+            if too_deep is not None:
+                yield DecodeError(TOO_DEEPLY_NESTED, too_deep, line, end_offset, whole)
+                return
             yield Document(
                 parsed.value, line, end_offset, parsed.needs_repair, parsed.utf8_repairs, whole_input=True
             )

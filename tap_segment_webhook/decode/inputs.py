@@ -5,12 +5,12 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import glob
-import gzip
 import hashlib
 import io
 import os
 import sys
 import typing as t
+import zlib
 
 GZIP_MAGIC = b"\x1f\x8b"
 STDIN_PATH = "-"
@@ -79,6 +79,58 @@ def resolve_inputs(patterns: t.Sequence[str]) -> list[InputFile]:
     return resolved
 
 
+class GzipStream(io.RawIOBase):
+    """Decompress gzip data, including several concatenated members, as it is read.
+
+    Unlike `gzip.GzipFile`, every byte decompressed before a truncation or corruption is
+    returned first; the error (`EOFError` or `zlib.error`) is raised by the read after it.
+    """
+
+    def __init__(self, compressed: t.BinaryIO, chunk_size: int = 256 * 1024) -> None:
+        self._compressed = compressed
+        self._chunk_size = chunk_size
+        self._decompressor = zlib.decompressobj(wbits=31)
+        self._input = b""
+        self._pending = b""
+        self._done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def _next_member(self) -> bool:
+        """Start the next gzip member after a finished one; return False at the clean end."""
+        rest = self._decompressor.unused_data
+        while not rest.lstrip(b"\x00"):
+            more = self._compressed.read(self._chunk_size)
+            if not more:
+                return False
+            rest += more
+        self._decompressor = zlib.decompressobj(wbits=31)
+        self._input = rest.lstrip(b"\x00")
+        return True
+
+    def _fill(self) -> None:
+        while not self._pending and not self._done:
+            if self._decompressor.eof and not self._next_member():
+                self._done = True
+                return
+            if not self._input:
+                self._input = self._compressed.read(self._chunk_size)
+                if not self._input:
+                    self._done = True
+                    msg = "compressed data ended before the end of the gzip stream"
+                    raise EOFError(msg)
+            self._pending = self._decompressor.decompress(self._input, self._chunk_size * 4)
+            self._input = self._decompressor.unconsumed_tail
+
+    def readinto(self, buffer: t.Any) -> int:
+        self._fill()
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size
+
+
 def is_gzip_file(path: str) -> bool:
     with open(path, "rb") as handle:
         return handle.read(2) == GZIP_MAGIC
@@ -93,20 +145,22 @@ def open_input(item: InputFile, start_offset: int = 0) -> t.Iterator[t.BinaryIO]
     if item.is_stdin:
         raw = sys.stdin.buffer
         head = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
-        stream: t.BinaryIO = gzip.GzipFile(fileobj=raw) if head == GZIP_MAGIC else raw
-        yield stream
+        if head == GZIP_MAGIC:
+            yield t.cast(t.BinaryIO, io.BufferedReader(GzipStream(t.cast(t.BinaryIO, raw)), 1024 * 1024))
+        else:
+            yield raw
         return
     with open(item.path, "rb") as handle:
         if handle.read(2) == GZIP_MAGIC:
             handle.seek(0)
-            stream = gzip.GzipFile(fileobj=handle)
+            stream = io.BufferedReader(GzipStream(handle), 1024 * 1024)
             remaining = start_offset
             while remaining > 0:
                 chunk = stream.read(min(remaining, 1024 * 1024))
                 if not chunk:
                     break
                 remaining -= len(chunk)
-            yield t.cast(t.BinaryIO, io.BufferedReader(t.cast(t.Any, stream), 1024 * 1024))
+            yield t.cast(t.BinaryIO, stream)
             return
         handle.seek(start_offset)
         yield handle

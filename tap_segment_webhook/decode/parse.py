@@ -9,7 +9,6 @@ cannot hold exactly.
 from __future__ import annotations
 
 import json
-import re
 import typing as t
 from decimal import Decimal
 
@@ -17,8 +16,19 @@ import orjson
 
 # A float holds every decimal of up to 15 significant digits exactly. A run of 16 digits and
 # dots may be a longer number, so such texts take the exact path. Long digit runs inside
-# strings also match, which only costs speed.
-_LONG_NUMBER = re.compile(rb"[0-9.]{16}")
+# strings also match, which only costs speed. Mapping digits and dots to "0" and searching for
+# sixteen of them is several times faster than the equivalent regular expression.
+_DIGITS_AND_DOTS_TO_ZERO = bytes.maketrans(b"123456789.", b"0000000000")
+_LONG_NUMBER_MARK = b"0" * 16
+# orjson turns numbers below about 1e-308 into 0.0, so exponents of -100 and below take the
+# exact path too (a digit, e or E, a minus sign and three digits).
+_TINY_NUMBER_MARKS = (b"0e-000", b"0E-000")
+# PostgreSQL NUMERIC holds up to 131072 digits before the decimal point and 16383 after it.
+# Numbers outside that range are kept as their text, like NaN and Infinity.
+_NUMERIC_MAX_INTEGER_DIGITS = 131072
+_NUMERIC_MAX_FRACTION_DIGITS = 16383
+# Python refuses to convert integer strings longer than this to int (sys.int_info).
+_INT_TEXT_LIMIT = 4000
 _NUL_ESCAPE = b"\\u0000"
 _INT64_MAX = 2**63 - 1
 
@@ -33,7 +43,19 @@ class ParsedText(t.NamedTuple):
     utf8_repairs: int
 
 
-def _parse_int(text: str) -> int | Decimal:
+def _parse_decimal(text: str) -> Decimal | str:
+    number = Decimal(text)
+    exponent = number.as_tuple().exponent
+    if number.adjusted() >= _NUMERIC_MAX_INTEGER_DIGITS or (
+        isinstance(exponent, int) and -exponent > _NUMERIC_MAX_FRACTION_DIGITS
+    ):
+        return text
+    return number
+
+
+def _parse_int(text: str) -> int | Decimal | str:
+    if len(text) > _INT_TEXT_LIMIT:
+        return _parse_decimal(text)
     number = int(text)
     if -_INT64_MAX - 1 <= number <= _INT64_MAX:
         return number
@@ -55,7 +77,8 @@ def _decode_utf8(raw: bytes) -> tuple[str, int]:
 
 def parse_json(raw: bytes) -> ParsedText:
     """Parse one JSON text, exactly; raise `ValueError` when it is not JSON."""
-    if not _LONG_NUMBER.search(raw):
+    digits = raw.translate(_DIGITS_AND_DOTS_TO_ZERO)
+    if _LONG_NUMBER_MARK not in digits and _TINY_NUMBER_MARKS[0] not in digits and _TINY_NUMBER_MARKS[1] not in digits:
         try:
             value = orjson.loads(raw)
         except orjson.JSONDecodeError:
@@ -66,7 +89,7 @@ def parse_json(raw: bytes) -> ParsedText:
     try:
         value = json.loads(
             text,
-            parse_float=Decimal,
+            parse_float=_parse_decimal,
             parse_int=_parse_int,
             parse_constant=_keep_constant,
         )

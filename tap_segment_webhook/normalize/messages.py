@@ -15,8 +15,9 @@ from tap_segment_webhook.normalize.strings import repair_string, repair_value
 
 STREAM_TYPES = frozenset({"alias", "group", "identify", "page", "screen", "track"})
 GENERATED_ID_PREFIX = "gen-"
-# Keys removed from every message because they are credentials.
-SECRET_KEYS = ("writeKey",)
+# Keys removed from every message and from its `context` because they are credentials:
+# the spellings of Segment's writeKey that libraries and hand-written clients use.
+SECRET_KEYS = ("writeKey", "write_key", "WriteKey", "writekey", "WRITE_KEY", "write-key", "Write-Key")
 _ENVELOPE_MERGED_KEYS = ("context", "integrations")
 
 
@@ -72,8 +73,12 @@ def _message_id(data: dict[str, t.Any]) -> str:
 
 def normalize_message(data: dict[str, t.Any], *, needs_repair: bool) -> Normalized:
     """Check, clean and route one message object."""
+    context = data.get("context")
     for key in SECRET_KEYS:
-        data.pop(key, None)
+        if key in data:
+            del data[key]
+        if type(context) is dict and key in context:
+            del context[key]
     repairs = 0
     if needs_repair:
         data, repairs = repair_value(data)

@@ -20,11 +20,17 @@ def repair_string(text: str) -> tuple[str, int]:
     return text, repairs + replaced
 
 
+def _escape_key(key: str) -> str:
+    # Distinct keys stay distinct: each NUL and lone surrogate becomes its JSON escape as text.
+    key = key.replace("\x00", "\\u0000")
+    return _LONE_SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", key)
+
+
 def repair_value(value: t.Any) -> tuple[t.Any, int]:
     """Repair every string in a JSON value, keys included, and count the repairs.
 
-    A key that becomes equal to another key of the same object after repair keeps the other
-    key's value and is stored with U+FFFD in place of each NUL, so neither value is lost.
+    A key that would become equal to another key of the same object after repair is written
+    with its NUL characters and lone surrogates as escape text (`\\u0000`), so no value is lost.
     """
     if isinstance(value, str):
         return repair_string(value)
@@ -44,7 +50,7 @@ def repair_value(value: t.Any) -> tuple[t.Any, int]:
             total += count
             new_key, key_count = repair_string(key)
             if key_count and (new_key in value or new_key in result):
-                new_key, _ = repair_string(key.replace("\x00", REPLACEMENT_CHARACTER))
+                new_key = _escape_key(key)
             total += key_count
             result[new_key] = repaired_item
         return result, total

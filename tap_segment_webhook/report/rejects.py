@@ -11,8 +11,15 @@ import typing as t
 
 import orjson
 
-# Write keys are credentials: a reject never repeats one, even inside text that is not JSON.
-_WRITE_KEY_VALUE = re.compile(r'("writeKey"\s*:\s*)"(?:[^"\\]|\\.)*"')
+# Write keys are credentials: a reject does not repeat one, even inside text that is not JSON.
+# The patterns cover quoted keys spelled writeKey, write_key or write-key in any case, with a
+# quoted value, and `writeKey=value` pairs; configured secrets are also replaced wherever they
+# appear.
+_QUOTED_WRITE_KEY = re.compile(
+    r"""(["']write[_-]?key["']\s*:\s*)(["'])(?:(?!\2)[^\\]|\\.)*\2""", re.IGNORECASE
+)
+_BARE_WRITE_KEY = re.compile(r"(write[_-]?key\s*=\s*)[^\s&,;\"']+", re.IGNORECASE)
+REDACTED = "[redacted]"
 
 LOGGER = logging.getLogger("tap-segment-webhook.rejects")
 
@@ -26,8 +33,10 @@ class RejectsWriter:
     The file is opened on the first reject, so a clean run leaves no empty file behind.
     """
 
-    def __init__(self, path: str | os.PathLike[str] | None) -> None:
+    def __init__(self, path: str | os.PathLike[str] | None, secrets: t.Iterable[str] = ()) -> None:
         self.path = os.fspath(path) if path is not None else None
+        # Longest first, so a secret that contains another is replaced whole.
+        self.secrets = sorted({secret for secret in secrets if secret}, key=len, reverse=True)
         self.counts: collections.Counter[str] = collections.Counter()
         self._lock = threading.Lock()
         self._file: t.BinaryIO | None = None
@@ -36,7 +45,7 @@ class RejectsWriter:
         """Record one reject: `reason` is a short snake_case code, `source` names where it came from."""
         if isinstance(raw, bytes):
             raw = raw.decode("utf-8", errors="replace")
-        raw = _WRITE_KEY_VALUE.sub(r'\1"[redacted]"', raw)
+        raw = self.redact(raw)
         entry: dict[str, t.Any] = {"reason": reason, "source": source}
         if len(raw) > MAX_RAW_CHARS:
             entry["raw"] = raw[:MAX_RAW_CHARS]
@@ -57,6 +66,14 @@ class RejectsWriter:
                 self._file = open(self.path, "ab")  # noqa: SIM115 - closed in close()
                 LOGGER.info("Writing rejected input to '%s'", self.path)
             self._file.write(line)
+
+    def redact(self, text: str) -> str:
+        """Replace write keys and configured secrets in text with a placeholder."""
+        text = _QUOTED_WRITE_KEY.sub(lambda match: f"{match.group(1)}{match.group(2)}{REDACTED}{match.group(2)}", text)
+        text = _BARE_WRITE_KEY.sub(lambda match: match.group(1) + REDACTED, text)
+        for secret in self.secrets:
+            text = text.replace(secret, REDACTED)
+        return text
 
     def flush(self) -> None:
         """Flush buffered rejects to the operating system."""

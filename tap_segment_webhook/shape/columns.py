@@ -75,8 +75,10 @@ class Column:
 class StreamColumns:
     """All columns of one stream, in the order they were added."""
 
-    def __init__(self, stream: str, *, max_columns: int, widen: bool = False) -> None:
+    def __init__(self, stream: str, *, max_columns: int, widen: bool = False, quiet: bool = False) -> None:
         self.stream = stream
+        # Sampling at start-up reads messages again later, so it does not warn twice.
+        self.quiet = quiet
         self.max_columns = max_columns
         # Discovery widens a column to string on a type conflict instead of splitting it.
         self.widen = widen
@@ -91,7 +93,8 @@ class StreamColumns:
         """Add a column known before any data, from the stream's base schema, a catalog or STATE."""
         column = self.columns.get(name)
         if column is None:
-            column = Column(name, column_type, path)
+            role = "overflow" if name == OVERFLOW_COLUMN else ""
+            column = Column(name, column_type, path, role)
             self.columns[name] = column
         elif column.path is None and path is not None:
             column.path = path
@@ -135,19 +138,21 @@ class StreamColumns:
         if not self._budget_left():
             self.overflowed_keys += 1
             return None
-        if existing is not None:
+        if existing is not None or name == OVERFLOW_COLUMN:
+            # The overflow column's name is reserved even before the budget is used up.
             wanted = name
             salt = role
             attempt = 0
-            while name in self.columns:
+            while name in self.columns or name == OVERFLOW_COLUMN:
                 name = with_hash_suffix(wanted, path, salt)
                 attempt += 1
                 salt = f"{role}{attempt}"
-            LOGGER.warning(
+            LOGGER.log(
+                logging.DEBUG if self.quiet else logging.WARNING,
                 "Stream '%s': key %s and key %s both map to column '%s'; the later one is "
                 "written to '%s'.",
                 self.stream,
-                ".".join(existing.path) if existing.path else "(reserved)",
+                ".".join(existing.path) if existing is not None and existing.path else "(reserved)",
                 ".".join(path),
                 wanted,
                 name,
@@ -164,7 +169,7 @@ class StreamColumns:
     def overflow_column(self) -> Column:
         """Return the column that holds keys past the budget as JSON text, adding it if needed."""
         column = self.columns.get(OVERFLOW_COLUMN)
-        if column is None or column.path is not None:
+        if column is None:
             column = Column(OVERFLOW_COLUMN, STRING, None, "overflow")
             self.columns[OVERFLOW_COLUMN] = column
             self.schema_dirty = True

@@ -36,8 +36,9 @@ SEGMENT = "segment"
 COLUMN_STYLES = (FLAT, NESTED, SEGMENT)
 # In segment style, keys of these objects become columns without the object's name.
 UNPREFIXED_OBJECTS = frozenset({"properties", "traits"})
-# Column names of Segment Warehouses' own columns. A property or trait with one of these names
-# is written with a leading underscore, as Segment's Redshift loader does.
+# Column names of Segment Warehouses' own columns. A property or trait with one of these names,
+# or a name starting with `context_`, is written with a leading underscore, as Segment's
+# Redshift loader does for reserved names.
 SEGMENT_RESERVED_NAMES = frozenset(
     {
         "anonymous_id", "category", "channel", "context", "event", "event_text", "group_id", "id",
@@ -131,7 +132,8 @@ class Shaper:
         if self.column_style != SEGMENT:
             return parent.base_name + PATH_SEPARATOR + part
         if len(parent.path) == 1 and parent.path[0] in UNPREFIXED_OBJECTS:
-            return "_" + part if part in SEGMENT_RESERVED_NAMES else part
+            reserved = part in SEGMENT_RESERVED_NAMES or part.startswith("context_")
+            return "_" + part if reserved else part
         return parent.base_name + "_" + part
 
     def _child(self, parent: Node, key: str) -> Node:

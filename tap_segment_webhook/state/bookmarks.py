@@ -53,6 +53,9 @@ class FileBookmarks:
             return ReadPlan(skip=False)
         if bookmark.get("done") and size == bookmark.get("size"):
             return ReadPlan(skip=True)
+        if bookmark.get("damaged") and size == bookmark.get("size"):
+            LOGGER.warning("Skipping input '%s': its gzip data is damaged, as in the last run", item.path)
+            return ReadPlan(skip=True)
         offset = int(bookmark.get("offset", 0))
         if not bookmark.get("ndjson", False) or size < bookmark.get("size", 0):
             LOGGER.info("Input '%s' changed since the last run; reading it from the start", item.path)
@@ -91,6 +94,13 @@ class FileBookmarks:
         bookmark["line"] = line
         if whole_input:
             bookmark["ndjson"] = False
+
+    def mark_damaged(self, item: InputFile) -> None:
+        """Record that an input's compressed data is damaged, so an unchanged copy is not read again."""
+        bookmark = self.files.get(item.path)
+        if bookmark is not None:
+            bookmark["damaged"] = True
+            bookmark["size"] = os.path.getsize(item.path)
 
     def finish(self, item: InputFile) -> None:
         bookmark = self.files.get(item.path)

@@ -137,3 +137,52 @@ def test_framing_skips_byte_order_mark() -> None:
     decoded = documents_from_bytes(data)
     assert [item.value for item in decoded] == [{"a": 1}, {"a": 2}]
     assert decoded[-1].end_offset == len(data)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (b"2.5e-330", Decimal("2.5e-330")),
+        (b"1.5e-20000", "1.5e-20000"),
+        (b"1e200000", "1e200000"),
+        (b"1" * 5000, Decimal("1" * 5000)),
+    ],
+)
+def test_parse_json_numbers_beyond_float(text: bytes, expected: object) -> None:
+    assert parse_json(text).value == expected
+
+
+def test_framing_rejects_deep_nesting() -> None:
+    deep = b'{"a":' * 250 + b"1" + b"}" * 250
+    (decoded,) = documents_from_bytes(deep + b"\n")
+    assert isinstance(decoded, DecodeError)
+    assert decoded.reason == "too_deeply_nested"
+
+
+def test_incomplete_last_line_is_left_unread() -> None:
+    data = b'{"a": 1}\n{"a": 2, "b'
+    decoded = documents_from_bytes(data)
+    assert decoded[-1].reason == "incomplete_last_line"
+    assert decoded[-1].end_offset == 9
+
+
+def test_truncated_gzip_keeps_complete_lines(tmp_path: Path) -> None:
+    lines = b"".join(b'{"n": %d}\n' % number for number in range(5000))
+    compressed = gzip.compress(lines)
+    path = tmp_path / "cut.gz"
+    path.write_bytes(compressed[: len(compressed) // 2])
+    values = []
+    with pytest.raises(EOFError):
+        with open_input(InputFile(str(path))) as stream:
+            for item in iter_documents(stream):
+                values.append(item.value)
+    assert values
+    assert values == [{"n": number} for number in range(len(values))]
+
+
+def test_gzip_members_and_padding(tmp_path: Path) -> None:
+    path = tmp_path / "members.gz"
+    path.write_bytes(gzip.compress(b'{"n": 1}\n') + gzip.compress(b'{"n": 2}\n') + b"\x00" * 8)
+    with open_input(InputFile(str(path))) as stream:
+        values = [item.value for item in iter_documents(stream)]
+    assert values == [{"n": 1}, {"n": 2}]

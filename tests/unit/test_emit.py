@@ -56,3 +56,10 @@ def test_rejects_file_created_lazily(tmp_path: Path) -> None:
     path = tmp_path / "rejects.ndjson"
     RejectsWriter(path).close()
     assert not path.exists()
+
+
+def test_rejects_redact_spellings_and_secrets(tmp_path: Path) -> None:
+    rejects = RejectsWriter(None, secrets=["configured-secret"])
+    assert rejects.redact("{'write_key': 'abc'}") == "{'write_key': '[redacted]'}"
+    assert rejects.redact("writeKey=abc&x=1") == "writeKey=[redacted]&x=1"
+    assert rejects.redact("text configured-secret text") == "text [redacted] text"

@@ -94,7 +94,7 @@ def test_repair_value_removes_nul_everywhere() -> None:
 def test_repair_value_keeps_colliding_keys() -> None:
     value, _ = repair_value({"key": 1, "k\x00ey": 2})
     assert value["key"] == 1
-    assert value["k\ufffdey"] == 2
+    assert value["k\\u0000ey"] == 2
 
 
 def test_nul_only_id_is_derived() -> None:
@@ -125,4 +125,15 @@ def test_integrations_filter(integrations: object, enabled: bool) -> None:
 
 def test_repair_value_keeps_keys_equal_after_repair() -> None:
     value, _ = repair_value({"a\x00b": "one", "ab\x00": "two"})
+    assert sorted(value.values()) == ["one", "two"]
+
+
+def test_write_key_spellings_removed() -> None:
+    (message,) = _messages({"type": "track", "messageId": "1", "write_key": "a", "context": {"writeKey": "b"}})
+    assert "write_key" not in message.data
+    assert "writeKey" not in message.data["context"]
+
+
+def test_repair_keeps_keys_equal_after_surrogate_repair() -> None:
+    value, _ = repair_value({"\ud800": "one", "\udc00": "two"})
     assert sorted(value.values()) == ["one", "two"]

@@ -197,3 +197,13 @@ def test_endless_keys_keep_memory_bounded() -> None:
         shaper.shape({"messageId": str(number), "properties": {f"key{number}": number, f"empty{number}": {"x": None}}})
     assert len(shaper.columns.columns) <= 21
     assert shaper._cached_nodes <= 8 * 20
+
+
+def test_overflow_name_reserved_for_payload() -> None:
+    shaper = _shaper(max_columns=12)
+    first = shaper.shape({"messageId": "1", "_overflow": "user-1", "properties": {"a": 1}})
+    later = shaper.shape({"messageId": "2", "_overflow": "user-2", "properties": {"b": 2, "c": 3}})
+    payload_column = [name for name, value in first.items() if value == "user-1"][0]
+    assert payload_column.startswith("_overflow_")
+    assert later[payload_column] == "user-2"
+    assert later[OVERFLOW_COLUMN] == '{"properties.b":2,"properties.c":3}'
