@@ -20,9 +20,42 @@ import orjson
 # sixteen of them is several times faster than the equivalent regular expression.
 _DIGITS_AND_DOTS_TO_ZERO = bytes.maketrans(b"123456789.", b"0000000000")
 _LONG_NUMBER_MARK = b"0" * 16
-# orjson turns numbers below about 1e-308 into 0.0, so exponents of -100 and below take the
-# exact path too (a digit, e or E, a minus sign and three digits).
-_TINY_NUMBER_MARKS = (b"0e-000", b"0E-000")
+# orjson turns numbers below about 1e-308 into 0.0, so numbers with an exponent of -300 or
+# below take the exact path too. Only a number token counts: one that follows a JSON
+# delimiter, so ids inside strings such as "...3e-3333..." do not.
+_MIN_FAST_EXPONENT_DIGITS = 3
+_DIGITS = frozenset(b"0123456789")
+_MANTISSA = frozenset(b"0123456789.")
+_BEFORE_NUMBER = frozenset(b":,[")
+_WHITESPACE = frozenset(b" \t\r\n")
+
+
+def _has_tiny_number(raw: bytes) -> bool:
+    for marker in (b"e-", b"E-"):
+        position = raw.find(marker)
+        while position != -1:
+            end = position + 2
+            while end < len(raw) and raw[end] in _DIGITS:
+                end += 1
+            exponent = raw[position + 2 : end].lstrip(b"0")
+            large = len(exponent) > _MIN_FAST_EXPONENT_DIGITS or (
+                len(exponent) == _MIN_FAST_EXPONENT_DIGITS and exponent[:1] >= b"3"
+            )
+            begin = position
+            while begin > 0 and raw[begin - 1] in _MANTISSA:
+                begin -= 1
+            if large and begin < position:
+                before = begin - 1
+                if before >= 0 and raw[before] == ord("-"):
+                    before -= 1
+                while before >= 0 and raw[before] in _WHITESPACE:
+                    before -= 1
+                if before < 0 or raw[before] in _BEFORE_NUMBER:
+                    return True
+            position = raw.find(marker, position + 2)
+    return False
+
+
 # PostgreSQL NUMERIC holds up to 131072 digits before the decimal point and 16383 after it.
 # Numbers outside that range are kept as their text, like NaN and Infinity.
 _NUMERIC_MAX_INTEGER_DIGITS = 131072
@@ -77,8 +110,10 @@ def _decode_utf8(raw: bytes) -> tuple[str, int]:
 
 def parse_json(raw: bytes) -> ParsedText:
     """Parse one JSON text, exactly; raise `ValueError` when it is not JSON."""
-    digits = raw.translate(_DIGITS_AND_DOTS_TO_ZERO)
-    if _LONG_NUMBER_MARK not in digits and _TINY_NUMBER_MARKS[0] not in digits and _TINY_NUMBER_MARKS[1] not in digits:
+    exact = _LONG_NUMBER_MARK in raw.translate(_DIGITS_AND_DOTS_TO_ZERO)
+    if not exact and (b"e-" in raw or b"E-" in raw):
+        exact = _has_tiny_number(raw)
+    if not exact:
         try:
             value = orjson.loads(raw)
         except orjson.JSONDecodeError:

@@ -16,7 +16,9 @@ class DuplicateFilter:
     def __init__(self, window: int) -> None:
         self.window = window
         self._seen: dict[str, set[str]] = collections.defaultdict(set)
-        self._order: collections.deque[tuple[set[str], str]] = collections.deque()
+        # Two parallel queues, oldest first, cost less memory than one queue of pairs.
+        self._order_ids: collections.deque[str] = collections.deque()
+        self._order_sets: collections.deque[set[str]] = collections.deque()
 
     def is_duplicate(self, stream: str, message_id: str) -> bool:
         """Return True if the id was seen for the stream; otherwise remember it and return False."""
@@ -26,8 +28,8 @@ class DuplicateFilter:
         if self.window <= 0:
             return False
         seen.add(message_id)
-        self._order.append((seen, message_id))
-        if len(self._order) > self.window:
-            old_set, old_id = self._order.popleft()
-            old_set.discard(old_id)
+        self._order_ids.append(message_id)
+        self._order_sets.append(seen)
+        if len(self._order_ids) > self.window:
+            self._order_sets.popleft().discard(self._order_ids.popleft())
         return False

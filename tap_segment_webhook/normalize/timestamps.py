@@ -59,6 +59,22 @@ def _from_epoch(number: float | int | Decimal) -> dt.datetime | None:
         return None
 
 
+_fromisoformat = dt.datetime.fromisoformat
+
+
+def parse_timestamp_text(value: str) -> str | None:
+    """Return a timestamp string as RFC 3339 UTC, or None; the fast path for string values."""
+    if len(value) == 24 and value[23] == "Z" and value[19] == "." and value[10] == "T":
+        # The millisecond form that Segment and JavaScript clients send.
+        try:
+            _fromisoformat(value[:23])
+        except ValueError:
+            pass
+        else:
+            return value if value[20:23] != "000" else value[:19] + "Z"
+    return parse_timestamp(value)
+
+
 def parse_timestamp(value: object) -> str | None:
     """Return `value` as an RFC 3339 UTC string, or None when it is not a valid timestamp."""
     if isinstance(value, bool):
@@ -70,14 +86,6 @@ def parse_timestamp(value: object) -> str | None:
         return format_utc(moment) if moment is not None else None
     if not isinstance(value, str):
         return None
-    if len(value) == 24 and value[23] == "Z" and value[19] == "." and value[10] == "T":
-        # Fast path for the millisecond form that Segment and JavaScript clients send.
-        try:
-            dt.datetime.fromisoformat(value[:23])
-        except ValueError:
-            pass
-        else:
-            return value if value[20:23] != "000" else value[:19] + "Z"
     match = _ISO.match(value)
     if match is None:
         if _EPOCH_TEXT.match(value):

@@ -16,7 +16,7 @@ import typing as t
 from decimal import Decimal
 
 from tap_segment_webhook.decode.parse import dumps
-from tap_segment_webhook.normalize.timestamps import parse_timestamp
+from tap_segment_webhook.normalize.timestamps import parse_timestamp, parse_timestamp_text
 from tap_segment_webhook.shape.columns import (
     BOOLEAN,
     DATE_TIME,
@@ -80,6 +80,11 @@ def _timestamp_or_misfit(value: t.Any) -> t.Any:
     return _MISFIT if parsed is None else parsed
 
 
+def _timestamp_text_or_misfit(value: str) -> t.Any:
+    parsed = parse_timestamp_text(value)
+    return _MISFIT if parsed is None else parsed
+
+
 def _chain(first: Converter, second: t.Callable[[t.Any], t.Any]) -> Converter:
     if first is None:
         return second
@@ -94,7 +99,7 @@ def _chain(first: Converter, second: t.Callable[[t.Any], t.Any]) -> Converter:
 class Node:
     """One raw key path, with the column chosen for each Python type seen there."""
 
-    __slots__ = ("base_name", "children", "depth", "is_timestamp", "path", "primary", "slots")
+    __slots__ = ("base_name", "children", "depth", "direct", "is_timestamp", "path", "primary", "slots")
 
     def __init__(self, path: Path, base_name: str, depth: int, is_timestamp: bool) -> None:
         self.path = path
@@ -103,6 +108,8 @@ class Node:
         self.is_timestamp = is_timestamp
         self.children: dict[str, Node] = {}
         self.slots: dict[type, Slot] = {}
+        # The subset of slots whose values go to a column unchanged: the common, fast case.
+        self.direct: dict[type, str] = {}
         self.primary: Column | None = None
 
 
@@ -161,7 +168,7 @@ class Shaper:
             return NUMBER, None
         if kind is str:
             if node.is_timestamp:
-                return DATE_TIME, _timestamp_or_misfit
+                return DATE_TIME, _timestamp_text_or_misfit
             return STRING, None
         if kind is dict and self.column_style == NESTED and node.depth == 1:
             return OBJECT, None
@@ -200,6 +207,7 @@ class Shaper:
         if self.columns.widen and {primary.type, kind} <= TEXT_COMPATIBLE | {STRING}:
             self.columns.widen_to_string(primary)
             node.slots.clear()
+            node.direct.clear()
             return (primary.name, _chain(convert, _scalar_text)), False
         split = self._split(node, primary, kind)
         if split is None:
@@ -229,6 +237,8 @@ class Shaper:
         (name, convert), cacheable = self._resolve(node, value)
         if cacheable:
             node.slots[type(value)] = (name, convert)
+            if convert is None and name is not None and name is not _OVERFLOW:
+                node.direct[type(value)] = name
         if name is None:
             return
         if name is _OVERFLOW:
@@ -245,8 +255,13 @@ class Shaper:
             node = children.get(key)
             if node is None:
                 node = self._child(parent, key)
-            if type(value) is dict and value and node.depth < max_depth:
+            kind = type(value)
+            if kind is dict and value and node.depth < max_depth:
                 self._walk_flat(node, value, record, overflow)
+                continue
+            name = node.direct.get(kind)
+            if name is not None:
+                record[name] = value
             else:
                 self._place(node, value, record, overflow)
 
@@ -259,7 +274,11 @@ class Shaper:
             node = children.get(key)
             if node is None:
                 node = self._child(root, key)
-            self._place(node, value, record, overflow)
+            name = node.direct.get(type(value))
+            if name is not None:
+                record[name] = value
+            else:
+                self._place(node, value, record, overflow)
 
     def shape(self, message: dict[str, t.Any]) -> dict[str, t.Any]:
         """Return the record for one message; new columns set `columns.schema_dirty`."""
