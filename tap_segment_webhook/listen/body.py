@@ -1,11 +1,10 @@
-"""Request bodies: bounded decompression, exact JSON parsing, and archive line encoding.
+"""Request bodies: bounded decompression, JSON parsing that keeps number text, and line encoding.
 
 Pure functions with no I/O.
 """
 
 from __future__ import annotations
 
-import decimal
 import json
 import typing as t
 import zlib
@@ -17,9 +16,9 @@ _GZIP_WBITS = 16 + zlib.MAX_WBITS
 _DEFLATE_WBITS = zlib.MAX_WBITS
 _CHUNK_BYTES = 64 * 1024
 
-# orjson writes integers only within this range, so larger ones are kept as their JSON text.
-_MIN_INT64 = -(2**63)
-_MAX_UINT64 = 2**64 - 1
+# orjson 3.x raises "Recursion limit reached" when encoding a value nested 255 containers deep,
+# so this is the deepest value an archive line can hold.
+MAX_NESTING_DEPTH = 254
 
 
 class BodyError(ValueError):
@@ -31,12 +30,26 @@ class BodyError(ValueError):
         self.status = status
 
 
-class BigInteger(str):
-    """The JSON text of an integer outside the 64-bit range, so it is written back unchanged."""
+class NumberText:
+    """A JSON number, or NaN, Infinity or -Infinity, kept as the text the sender wrote.
 
-    __slots__ = ()
+    The listener never computes with numbers, so it archives their text unchanged and the
+    replay decoder alone decides what each number becomes.
+    """
 
+    __slots__ = ("text",)
 
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, NumberText) and other.text == self.text
+
+    def __hash__(self) -> int:
+        return hash(self.text)
+
+    def __repr__(self) -> str:
+        return f"NumberText({self.text!r})"
 def decompress(data: bytes, content_encoding: str | None, max_bytes: int) -> bytes:
     """Decode `data` by its `Content-Encoding` without ever holding more than `max_bytes` output.
 
@@ -93,23 +106,13 @@ def _inflate(data: bytes, wbits: int, max_bytes: int) -> bytes:
     return bytes(output)
 
 
-def _parse_int(text: str) -> int | BigInteger:
-    value = int(text)
-    if _MIN_INT64 <= value <= _MAX_UINT64:
-        return value
-    return BigInteger(text)
-
-
-def _reject_constant(name: str) -> t.NoReturn:
-    raise ValueError(f"{name} is not valid JSON")
-
-
 def parse_json(data: bytes) -> t.Any:
-    """Parse one JSON document, keeping every number exact.
+    """Parse one JSON document, keeping every number as its text.
 
-    Fractions become `decimal.Decimal` and integers past 64 bits become `BigInteger`, so
-    `encode_line` writes them back with their original digits. NaN and Infinity are rejected.
-    Raises `BodyError` for invalid UTF-8 or JSON.
+    Numbers, and the NaN, Infinity and -Infinity that the replay decoder also accepts, become
+    `NumberText`, so `encode_line` writes them back exactly as received. A leading UTF-8 byte
+    order mark is skipped. Raises `BodyError` for invalid UTF-8, invalid JSON, or nesting
+    deeper than Python's recursion limit allows to parse.
     """
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
@@ -118,19 +121,16 @@ def parse_json(data: bytes) -> t.Any:
     except UnicodeDecodeError as error:
         raise BodyError("invalid_utf8", f"body is not valid UTF-8: {error}") from error
     try:
-        return json.loads(
-            text,
-            parse_float=decimal.Decimal,
-            parse_int=_parse_int,
-            parse_constant=_reject_constant,
-        )
+        return json.loads(text, parse_float=NumberText, parse_int=NumberText, parse_constant=NumberText)
+    except RecursionError as error:
+        raise BodyError("too_deeply_nested", "body is nested too deeply to parse") from error
     except ValueError as error:
         raise BodyError("invalid_json", f"body is not valid JSON: {error}") from error
 
 
-def _encode_exact(value: object) -> orjson.Fragment:
-    if isinstance(value, (decimal.Decimal, BigInteger)):
-        return orjson.Fragment(str(value))
+def _number_fragment(value: object) -> orjson.Fragment:
+    if isinstance(value, NumberText):
+        return orjson.Fragment(value.text)
     raise TypeError(f"cannot encode {type(value).__name__} as JSON")
 
 
@@ -138,27 +138,62 @@ def encode_line(message: dict[str, t.Any]) -> bytes:
     """Encode one message as a compact JSON line ending in a newline.
 
     JSON text may escape lone UTF-16 surrogates, which UTF-8 cannot hold, so strings with
-    them are written with U+FFFD in their place.
+    them are written with U+FFFD in their place. Raises `BodyError` with reason
+    `too_deeply_nested` when the message is nested deeper than `MAX_NESTING_DEPTH`.
     """
     return encode_value(message, orjson.OPT_APPEND_NEWLINE)
 
 
 def encode_value(value: object, option: int = 0) -> bytes:
-    """Encode a parsed JSON value as compact JSON, numbers exactly as parsed."""
+    """Encode a parsed JSON value as compact JSON, numbers as received.
+
+    Raises `BodyError` with reason `too_deeply_nested` past `MAX_NESTING_DEPTH`.
+    """
     try:
         return _dumps(value, option)
     except orjson.JSONEncodeError:
-        return _dumps(_replace_surrogates(value), option)
+        pass
+    # The value either contains lone surrogates or is nested too deeply. The depth is
+    # checked first because the surrogate repair below recurses.
+    depth = nesting_depth(value)
+    if depth > MAX_NESTING_DEPTH:
+        raise BodyError(
+            "too_deeply_nested", f"a message is nested {depth} levels deep; at most {MAX_NESTING_DEPTH} are accepted"
+        )
+    return _dumps(_replace_surrogates(value), option)
+
+
+def encode_for_rejects(value: object) -> bytes:
+    """Encode a parsed JSON value for the rejects file, also when it is nested too deeply to archive."""
+    try:
+        return encode_value(value)
+    except BodyError:
+        return _encode_without_recursion(value)
+
+
+def nesting_depth(value: object) -> int:
+    """Return how many arrays and objects are nested in `value`, counted without recursion."""
+    deepest = 0
+    pending: list[tuple[object, int]] = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict):
+            children: t.Iterable[object] = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        depth += 1
+        deepest = max(deepest, depth)
+        pending.extend((child, depth) for child in children)
+    return deepest
 
 
 def _dumps(value: object, option: int) -> bytes:
-    # BigInteger is a str subclass, so passthrough makes orjson hand it to _encode_exact.
-    return orjson.dumps(value, default=_encode_exact, option=option | orjson.OPT_PASSTHROUGH_SUBCLASS)
+    return orjson.dumps(value, default=_number_fragment, option=option)
 
 
 def _replace_surrogates(value: t.Any) -> t.Any:
-    if isinstance(value, BigInteger):
-        return value
     if isinstance(value, str):
         return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
     if isinstance(value, dict):
@@ -166,3 +201,39 @@ def _replace_surrogates(value: t.Any) -> t.Any:
     if isinstance(value, list):
         return [_replace_surrogates(item) for item in value]
     return value
+
+
+class _Text(str):
+    """JSON text already encoded, pushed onto the stack of `_encode_without_recursion`."""
+
+    __slots__ = ()
+
+
+def _encode_without_recursion(value: object) -> bytes:
+    # json.dumps escapes lone surrogates as \uXXXX, so every string part is valid JSON text.
+    parts: list[str] = []
+    pending: list[object] = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, _Text):
+            parts.append(item)
+        elif isinstance(item, NumberText):
+            parts.append(item.text)
+        elif isinstance(item, dict):
+            members: list[object] = [_Text("{")]
+            for index, (key, child) in enumerate(item.items()):
+                members.append(_Text(("," if index else "") + json.dumps(key) + ":"))
+                members.append(child)
+            members.append(_Text("}"))
+            pending.extend(reversed(members))
+        elif isinstance(item, list):
+            elements: list[object] = [_Text("[")]
+            for index, child in enumerate(item):
+                if index:
+                    elements.append(_Text(","))
+                elements.append(child)
+            elements.append(_Text("]"))
+            pending.extend(reversed(elements))
+        else:
+            parts.append(json.dumps(item))
+    return "".join(parts).encode("utf-8")

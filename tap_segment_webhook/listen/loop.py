@@ -108,6 +108,9 @@ def run_listener(driver: SyncDriver) -> None:
 
     service = ListenerService(settings, driver.rejects, status.snapshot)
     service.start()
+    # The driver's signal handler calls this, so intake stops with 503 even while this
+    # thread is blocked writing to a full stdout pipe.
+    driver.on_stop_request = service.stop_intake
     started = last_activity = time.monotonic()
     report_interval = float(config.get("report_interval_seconds") or 60)
     next_report = started + report_interval
@@ -146,6 +149,7 @@ def run_listener(driver: SyncDriver) -> None:
     finally:
         LOGGER.info("Stopping the listener after %s; finishing accepted requests", reason)
         service.stop()
+        driver.on_stop_request = None
         # Everything acknowledged is in the archive now; emit the rest before the final STATE.
         follow_all()
         driver.writer.flush()

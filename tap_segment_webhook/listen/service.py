@@ -1,7 +1,8 @@
 """Run the listener on its own asyncio event loop in a background thread.
 
 The tap's driver stays synchronous: it calls `start()`, follows the archive, and calls
-`stop()` when the run ends.
+`stop()` when the run ends. Its signal handler calls `stop_intake()`, which works even while
+the driver's thread is blocked writing to a full stdout pipe.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import typing as t
 from aiohttp import web
 
 from tap_segment_webhook.listen.archive import ArchiveWriter
-from tap_segment_webhook.listen.server import StatusCallable, create_app
+from tap_segment_webhook.listen.server import IntakeSwitch, StatusCallable, create_app
 from tap_segment_webhook.listen.settings import ListenConfigError, ListenSettings
 
 if t.TYPE_CHECKING:
@@ -58,6 +59,8 @@ class ListenerService:
         self._runner: web.AppRunner | None = None
         self._started = threading.Event()
         self._start_error: BaseException | None = None
+        self._intake = IntakeSwitch()
+        self._close_sockets_task: asyncio.Task[None] | None = None
 
     @property
     def running(self) -> bool:
@@ -87,8 +90,58 @@ class ListenerService:
             self.archive.directory,
         )
 
+    @property
+    def intake_stopped(self) -> bool:
+        """True once `stop_intake` or `stop` was called."""
+        return self._intake.stopped
+
+    def stop_intake(self) -> None:
+        """Respond 503 with `Retry-After` to every new request, and stop accepting connections.
+
+        Returns at once without waiting for the listener thread, so a signal handler may call
+        it, also while the calling thread is blocked elsewhere. Requests already past the
+        check finish normally, and kept-alive connections get 503 on their next request and
+        are then closed. Safe to call from any thread, more than once, and before `start`.
+        Call `stop` afterwards to finish in-flight requests and close the archive.
+        """
+        self._intake.stopped = True
+        loop = self._loop
+        if loop is None:
+            return
+        try:
+            loop.call_soon_threadsafe(self._start_closing_listening_sockets)
+        except RuntimeError:
+            # The loop is already closed, so nothing listens any more.
+            return
+
+    def _start_closing_listening_sockets(self) -> None:
+        # The task is kept so it is not garbage collected before it finishes.
+        self._close_sockets_task = asyncio.get_running_loop().create_task(self._close_listening_sockets())
+
+    async def _close_listening_sockets(self) -> None:
+        runner = self._runner
+        if runner is None:
+            return
+        sites = list(runner.sites)
+        loop = asyncio.get_running_loop()
+        # Python 3.11's asyncio leaks a connection it accepted but had not yet attached when
+        # Server.close() runs, and that client hangs. So accepting stops first, then the
+        # tasks that attach connections already accepted get one loop iteration to run,
+        # and only then are the sockets closed. Connections still waiting in the backlog
+        # are reset by the close.
+        for site in sites:
+            server = site._server  # noqa: SLF001 - aiohttp exposes no listening sockets of a site
+            for sock in server.sockets if server is not None else ():
+                loop.remove_reader(sock.fileno())
+        await asyncio.sleep(0)
+        for site in sites:
+            # BaseSite.stop closes the socket and unregisters the site without suspending, so
+            # neither this loop nor runner.cleanup can stop a site the other already stopped.
+            if site in runner.sites:
+                await site.stop()
+
     def stop(self, timeout: float | None = None) -> None:
-        """Stop accepting connections, finish in-flight requests, then sync and close the archive.
+        """Stop intake as `stop_intake` does, finish in-flight requests, then sync and close the archive.
 
         `timeout` bounds the wait for in-flight requests in seconds; the default is the
         `shutdown_timeout_seconds` setting. Safe to call more than once.
@@ -128,16 +181,20 @@ class ListenerService:
 
     async def _startup(self) -> None:
         await self.archive.open()
-        app = create_app(self.settings, self.archive, self.rejects, self.status)
+        app = create_app(self.settings, self.archive, self.rejects, self.status, intake=self._intake)
         # auto_decompress=False keeps the raw body for the signature and lets the handler
         # bound decompression itself. Access logs are off because one line per request
         # costs more than the request at high rates.
+        # keepalive_timeout closes a connection whose request headers are not complete that
+        # long after it was opened or after the previous response, and idle kept-alive
+        # connections too. aiohttp 3.13 has no other limit on the time to send headers.
         runner = web.AppRunner(
             app,
             auto_decompress=False,
             access_log=None,
             handle_signals=False,
             shutdown_timeout=self.settings.shutdown_timeout_seconds,
+            keepalive_timeout=self.settings.request_timeout_seconds,
         )
         await runner.setup()
         self._runner = runner
@@ -160,6 +217,8 @@ class ListenerService:
         await self.archive.close()
 
     async def _shutdown(self, grace: float) -> None:
+        self._intake.stopped = True
+        await self._close_listening_sockets()
         if self._runner is not None:
             self._runner._shutdown_timeout = grace  # noqa: SLF001 - no public setter after setup
             await self._runner.cleanup()

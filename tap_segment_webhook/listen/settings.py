@@ -7,6 +7,7 @@ import ipaddress
 import typing as t
 
 MIB = 1024 * 1024
+BATCH_SIGNATURE_MODES = ("first_element", "whole_body")
 
 
 class ListenConfigError(ValueError):
@@ -42,6 +43,13 @@ class ListenSettings:
     archive_min_free_bytes: int = 256 * MIB
     # Time allowed for in-flight requests to finish when the listener stops.
     shutdown_timeout_seconds: float = 10.0
+    # Time a client has to send the request headers, counted from connecting or from the
+    # previous response, and again to send the whole body.
+    request_timeout_seconds: float = 30.0
+    # Which X-Signature of a JSON array is accepted: "first_element" also accepts a signature
+    # of the first element alone, as Segment's batching Webhooks (Actions) send it, and
+    # "whole_body" accepts only a signature of the whole raw body.
+    batch_signature: str = "first_element"
 
     @classmethod
     def from_config(cls, config: t.Mapping[str, t.Any]) -> ListenSettings:
@@ -83,6 +91,13 @@ class ListenSettings:
         if self.archive_segment_max_seconds <= 0:
             raise ListenConfigError(
                 f"archive_segment_max_seconds must be positive, got {self.archive_segment_max_seconds!r}"
+            )
+        timeout = self.request_timeout_seconds
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+            raise ListenConfigError(f"request_timeout_seconds must be a positive number of seconds, got {timeout!r}")
+        if self.batch_signature not in BATCH_SIGNATURE_MODES:
+            raise ListenConfigError(
+                f"batch_signature must be one of {', '.join(BATCH_SIGNATURE_MODES)}, got {self.batch_signature!r}"
             )
         if self.archive_max_bytes is not None and self.archive_max_bytes <= 0:
             raise ListenConfigError(f"archive_max_bytes must be positive or null, got {self.archive_max_bytes!r}")

@@ -48,15 +48,18 @@ def is_tracking_path(path: str) -> bool:
 
 def format_timestamp(moment: dt.datetime) -> str:
     """Render an aware datetime as RFC 3339 UTC with milliseconds, as Segment does."""
-    utc = moment.astimezone(dt.timezone.utc)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    utc = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    # isoformat pads the year to four digits, which strftime("%Y") does not do on Linux.
+    return utc.isoformat(timespec="milliseconds") + "Z"
 
 
 def parse_timestamp(value: object) -> dt.datetime | None:
-    """Parse an ISO 8601 timestamp string; no offset means UTC. Return None when it is not one.
+    """Parse an ISO 8601 timestamp string into UTC; no offset means UTC.
 
-    Python 3.11's `datetime.fromisoformat` accepts `Z`, `+hh:mm`, a space instead of `T` and
-    fractions of any length (digits past microseconds are dropped).
+    Returns None when it is not one, or when it lies outside the years 1 to 9999 once
+    converted to UTC (`0001-01-01T00:00:00+05:00`, for example). Python 3.11's
+    `datetime.fromisoformat` accepts `Z`, `+hh:mm`, a space instead of `T` and fractions of
+    any length (digits past microseconds are dropped).
     """
     if not isinstance(value, str) or not value.strip():
         return None
@@ -65,8 +68,11 @@ def parse_timestamp(value: object) -> dt.datetime | None:
     except ValueError:
         return None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.timezone.utc)
-    return parsed
+        return parsed.replace(tzinfo=dt.timezone.utc)
+    try:
+        return parsed.astimezone(dt.timezone.utc)
+    except OverflowError:
+        return None
 
 
 def new_api_message_id() -> str:
@@ -108,7 +114,8 @@ def stamp(
     - `receivedAt` is the server clock.
     - The client's `timestamp` becomes `originalTimestamp`.
     - `timestamp` is corrected for client clock skew: `receivedAt - (sentAt - originalTimestamp)`
-      when both client times parse; else `originalTimestamp` re-rendered; else `receivedAt`.
+      when both client times parse and the result lies within the years 1 to 9999. Otherwise
+      it is `originalTimestamp` re-rendered, or else `receivedAt`.
     - `messageId` is generated when missing or empty, `context.ip` is set from the connection
       when absent, and `writeKey` is removed.
     """
@@ -118,8 +125,9 @@ def stamp(
         message["originalTimestamp"] = message.pop("timestamp")
     original = parse_timestamp(message.get("originalTimestamp"))
     sent = parse_timestamp(message.get("sentAt"))
-    if original is not None and sent is not None:
-        message["timestamp"] = format_timestamp(received_at - (sent - original))
+    corrected = _correct_skew(received_at, sent, original)
+    if corrected is not None:
+        message["timestamp"] = format_timestamp(corrected)
     elif original is not None:
         message["timestamp"] = format_timestamp(original)
     else:
@@ -137,6 +145,17 @@ def stamp(
             context["ip"] = client_ip
     message.pop("writeKey", None)
     return message
+
+
+def _correct_skew(
+    received_at: dt.datetime, sent: dt.datetime | None, original: dt.datetime | None
+) -> dt.datetime | None:
+    if sent is None or original is None:
+        return None
+    try:
+        return received_at - (sent - original)
+    except OverflowError:
+        return None
 
 
 def check_type(item: object, implied_type: str | None = None) -> dict[str, t.Any]:

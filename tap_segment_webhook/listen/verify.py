@@ -7,7 +7,6 @@ so the time taken does not reveal how many leading characters matched.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 from collections.abc import Iterable
@@ -27,12 +26,16 @@ class WriteKeyError(AuthenticationError):
     """No accepted write key was found in the Authorization header or the body."""
 
 
-def verify_signature(secret: bytes, raw_body: bytes, signature_header: str | None) -> bool:
+def verify_signature(
+    secret: bytes, raw_body: bytes, signature_header: str | None, *, first_element: bool = True
+) -> bool:
     """Check a hex HMAC-SHA1 signature of `raw_body`, keyed by `secret`.
 
     Segment signs the body exactly as it sends it. Webhooks (Actions) with batching on sends a
-    JSON array and signs only its first element, so for an array the signature may also cover
-    the raw bytes of element 0, found by scanning the body rather than re-serialising it.
+    JSON array and signs only its first element. So with `first_element` true, the signature of
+    an array may also cover the raw bytes of element 0, which are found by scanning the body
+    rather than by re-serialising it. That signature does not cover the other elements, so
+    anyone holding one signed event can append unsigned events to it.
     """
     if signature_header is None:
         return False
@@ -41,17 +44,21 @@ def verify_signature(secret: bytes, raw_body: bytes, signature_header: str | Non
         return False
     if hmac.compare_digest(_hex_hmac_sha1(secret, raw_body), received):
         return True
+    if not first_element:
+        return False
     span = first_array_element(raw_body)
     if span is None:
         return False
     return hmac.compare_digest(_hex_hmac_sha1(secret, span), received)
 
 
-def require_signature(secret: bytes, raw_body: bytes, signature_header: str | None) -> None:
+def require_signature(
+    secret: bytes, raw_body: bytes, signature_header: str | None, *, first_element: bool = True
+) -> None:
     """Raise `SignatureError` unless `verify_signature` accepts the request."""
     if signature_header is None:
         raise SignatureError("missing X-Signature header")
-    if not verify_signature(secret, raw_body, signature_header):
+    if not verify_signature(secret, raw_body, signature_header, first_element=first_element):
         raise SignatureError("X-Signature does not match the request body")
 
 
@@ -152,7 +159,9 @@ def write_key_from_authorization(authorization_header: str | None) -> str | None
         return None
     try:
         decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:
+        # binascii.Error and UnicodeDecodeError are ValueErrors, and b64decode raises a plain
+        # ValueError for characters outside ASCII.
         return None
     user, _, _password = decoded.partition(":")
     return user or None

@@ -337,8 +337,59 @@ def test_health_reports_archive_and_emission(start_listener) -> None:
 
 def test_unknown_path_and_method(start_listener) -> None:
     listener = start_listener()
-    assert post(listener.url + "/v1/delete", orjson.dumps(TRACK)).status_code == 404
-    assert requests.get(listener.url + "/", timeout=10).status_code == 405
+    not_found = post(listener.url + "/v1/delete", orjson.dumps(TRACK))
+    assert not_found.status_code == 404
+    assert not_found.headers["X-Request-Id"]
+    assert not_found.json()["code"] == "not_found"
+    not_allowed = requests.get(listener.url + "/", timeout=10)
+    assert not_allowed.status_code == 405
+    assert not_allowed.headers["X-Request-Id"]
+    assert not_allowed.json()["code"] == "method_not_allowed"
+    assert "POST" in not_allowed.headers["Allow"]
+
+
+def test_health_has_request_id(start_listener) -> None:
+    listener = start_listener()
+    assert requests.get(listener.url + "/health", timeout=10).headers["X-Request-Id"]
+
+
+def test_first_element_signature_extends_to_appended_items(start_listener) -> None:
+    # The documented risk of batch_signature "first_element": a signed single event can be
+    # wrapped in an array and other events appended after it.
+    listener = start_listener(shared_secret="s3cret")
+    signed = orjson.dumps(TRACK)
+    forged = b"[" + signed + b',{"type":"track","event":"Forged"}]'
+    assert post(listener.url + "/", forged, {"X-Signature": sign("s3cret", signed)}).status_code == 200
+    assert [message["event"] for message in listener.archived()] == ["Order Completed", "Forged"]
+
+
+def test_whole_body_signature_rejects_appended_items(start_listener) -> None:
+    listener = start_listener(shared_secret="s3cret", batch_signature="whole_body")
+    signed = orjson.dumps(TRACK)
+    forged = b"[" + signed + b',{"type":"track","event":"Forged"}]'
+    response = post(listener.url + "/", forged, {"X-Signature": sign("s3cret", signed)})
+    assert response.status_code == 401
+    assert listener.archived() == []
+    whole = post(listener.url + "/", forged, {"X-Signature": sign("s3cret", forged)})
+    assert whole.status_code == 200
+    assert len(listener.archived()) == 2
+
+
+def test_secrets_never_logged(start_listener, caplog: pytest.LogCaptureFixture) -> None:
+    listener = start_listener(shared_secret="s3cret-value", write_keys=["wk-value-1"])
+    caplog.set_level("DEBUG")
+    for header in ("Content-Type", "Content-Encoding"):
+        for secret in ("s3cret-value", "wk-value-1"):
+            body = b'{"type":"track"}'
+            response = post(
+                listener.url + "/v1/track", body, {header: f"x/{secret}", "Authorization": basic("wk-value-1")}
+            )
+            assert response.status_code == 415
+    post(listener.url + "/", b'{"writeKey":"wk-value-1"}', {"X-Signature": "s3cret-value"})
+    post(listener.url + "/v1/track", b'{"writeKey":"wk-value-1"', {"Authorization": basic("wk-value-1")})
+    assert "rejected with 415" in caplog.text
+    assert "s3cret-value" not in caplog.text
+    assert "wk-value-1" not in caplog.text
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.10", "example.internal"])
@@ -363,6 +414,9 @@ def test_loopback_bind_allowed(host: str) -> None:
         {"webhook_path": "/v1/track"},
         {"max_body_bytes": 0},
         {"archive_max_bytes": -1},
+        {"request_timeout_seconds": 0},
+        {"request_timeout_seconds": "30"},
+        {"batch_signature": "none"},
     ],
 )
 def test_invalid_settings_rejected(config: dict) -> None:
