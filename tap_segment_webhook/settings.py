@@ -159,6 +159,29 @@ SETTINGS = th.PropertiesList(
         examples=[False],
     ),
     th.Property(
+        "batch_signature",
+        th.StringType,
+        default="first_element",
+        allowed_values=["first_element", "whole_body"],
+        description=(
+            "Listen mode: 'first_element' also accepts an X-Signature over the first element of a "
+            "JSON array, as Segment's batching Webhooks (Actions) sign, which lets anyone holding "
+            "one signed event append others; 'whole_body' accepts only a signature over the whole raw body."
+        ),
+        examples=["first_element", "whole_body"],
+    ),
+    th.Property(
+        "request_timeout_seconds",
+        th.NumberType,
+        default=30,
+        description=(
+            "Listen mode: seconds a client has to send the request headers (counted from connecting "
+            "or from the previous response, so idle kept-alive connections also close after it), and "
+            "again to send the whole body; a late body gets 408."
+        ),
+        examples=[30],
+    ),
+    th.Property(
         "webhook_path",
         th.StringType,
         default="/",

@@ -130,6 +130,8 @@ class SyncDriver:
         self.last_state_time = time.monotonic()
         # Extra top-level STATE keys, such as listen mode's archive positions, by producer.
         self.extra_state: dict[str, t.Callable[[], t.Any]] = {}
+        # Called from the signal handler, so it must not block; listen mode stops intake with it.
+        self.on_stop_request: t.Callable[[], None] | None = None
         self._announced: dict[str, set[str]] = {}
         self._fast_streams = {name: self._is_plain_stream(name) for name in STREAM_NAMES}
 
@@ -285,6 +287,8 @@ class SyncDriver:
     def _request_stop(self, signum: int, _frame: t.Any) -> None:
         LOGGER.info("Received signal %d; finishing the current document and writing STATE", signum)
         self.stop_requested = True
+        if self.on_stop_request is not None:
+            self.on_stop_request()
 
     def run(self) -> dict[str, t.Any]:
         """Run the sync and return the run report."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import typing as t
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 import orjson
 
@@ -77,7 +77,11 @@ class ParsedText(t.NamedTuple):
 
 
 def _parse_decimal(text: str) -> Decimal | str:
-    number = Decimal(text)
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        # The exponent is beyond what Decimal can represent, so neither can NUMERIC.
+        return text
     exponent = number.as_tuple().exponent
     if number.adjusted() >= _NUMERIC_MAX_INTEGER_DIGITS or (
         isinstance(exponent, int) and -exponent > _NUMERIC_MAX_FRACTION_DIGITS
