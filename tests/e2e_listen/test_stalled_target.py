@@ -7,6 +7,7 @@ import threading
 import time
 
 import pytest
+import requests
 from listen_processes import ListenTap, listen_config, make_event, unique_id
 
 from helpers import parse_singer_lines
@@ -100,3 +101,29 @@ def test_archive_budget_answers_503(tmp_path, start_tap) -> None:
     emitted = emitted_ids(messages)
     assert emitted == acked
     assert set(refused).isdisjoint(emitted)
+
+
+def test_sigterm_stops_intake_while_stalled(tmp_path, start_tap) -> None:
+    tap = start_tap(listen_config(tmp_path))
+    tap.wait_ready()
+    acked: list[str] = []
+    for _ in range(40):
+        events = padded_events(EVENTS_PER_POST)
+        if tap.post_events(events).status_code == 200:
+            acked.extend(event["messageId"] for event in events)
+    tap.send_signal(signal.SIGTERM)
+    time.sleep(1.0)
+    # Intake has stopped although stdout is still full: a new request is refused or gets 503.
+    try:
+        late_status = tap.post_events(padded_events(1)).status_code
+    except requests.ConnectionError:
+        late_status = None
+
+    assert late_status in (None, 503)
+
+    assert tap.process.stdout is not None
+    output = tap.process.stdout.read()
+    assert tap.process.wait(60) == 0, tap.describe()
+    messages = parse_singer_lines(output.decode("utf-8"))
+    assert emitted_ids(messages) == acked
+    assert messages[-1]["type"] == "STATE"
