@@ -278,7 +278,7 @@ class ArchiveWriter:
         except OSError as error:
             self._fail("create", "Cannot create archive segment '%s': %s", path, error)
         self.stats["segments_started"] += 1
-        LOGGER.debug("Started archive segment '%s'", name)
+        LOGGER.info("Started archive segment '%s'", name)
         return _Segment(name=name, path=path, fd=fd, started_monotonic=self._monotonic())
 
     def _write(self, segment: _Segment, data: bytes) -> None:
