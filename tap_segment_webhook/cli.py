@@ -17,8 +17,7 @@ from singer_sdk.exceptions import ConfigValidationError
 
 from tap_segment_webhook.decode.inputs import InputNotFoundError
 from tap_segment_webhook.emit.writer import OutputClosedError
-from tap_segment_webhook.listen.service import ListenerStartError
-from tap_segment_webhook.listen.settings import ListenConfigError
+from tap_segment_webhook.listen.settings import ListenConfigError, ListenerStartError
 
 LOGGER = logging.getLogger("tap-segment-webhook")
 

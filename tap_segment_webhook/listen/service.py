@@ -17,7 +17,7 @@ from aiohttp import web
 
 from tap_segment_webhook.listen.archive import ArchiveWriter
 from tap_segment_webhook.listen.server import IntakeSwitch, StatusCallable, create_app
-from tap_segment_webhook.listen.settings import ListenConfigError, ListenSettings
+from tap_segment_webhook.listen.settings import ListenConfigError, ListenerStartError, ListenSettings
 
 if t.TYPE_CHECKING:
     from tap_segment_webhook.report.rejects import RejectsWriter
@@ -28,10 +28,6 @@ LOGGER = logging.getLogger("tap-segment-webhook.listen.service")
 
 # Seconds `start` waits for the server to bind.
 _START_TIMEOUT_SECONDS = 30.0
-
-
-class ListenerStartError(RuntimeError):
-    """The listener could not start, for example because the port is in use."""
 
 
 class ListenerService:

@@ -14,6 +14,14 @@ class ListenConfigError(ValueError):
     """A listener setting is invalid or unsafe."""
 
 
+class ListenerStartError(RuntimeError):
+    """The listener could not start, for example because the port is in use.
+
+    Defined here rather than next to the server, so the command line can catch it without
+    importing aiohttp in replay mode.
+    """
+
+
 @dataclasses.dataclass(frozen=True)
 class ListenSettings:
     """Settings of the HTTP listener and its archive; sizes are bytes and durations seconds."""
