@@ -150,7 +150,7 @@ class TapSegmentWebhook(Tap):
         columns.schema_dirty = False
         if self.config.get("mode") == "listen":
             archive_dir = self.config.get("archive_dir") or "segment-archive"
-            # An archive that does not exist yet holds no records to test with.
+            # An archive that does not exist yet contains no records to test with.
             inputs = resolve_inputs([archive_dir]) if os.path.isdir(archive_dir) else []
         else:
             inputs = resolve_inputs(self.config.get("input_paths") or [])

@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 
 import orjson
 
-# A float holds every decimal of up to 15 significant digits exactly. A run of 16 digits and
+# A float stores every decimal of up to 15 significant digits exactly. A run of 16 digits and
 # dots may be a longer number, so such texts take the exact path. Long digit runs inside
 # strings also match, which only costs speed. Mapping digits and dots to "0" and searching for
 # sixteen of them is several times faster than the equivalent regular expression.

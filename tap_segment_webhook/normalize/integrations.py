@@ -2,7 +2,7 @@
 
 `{"All": false, "Stitch": true}` sends a message only to Stitch; `{"Stitch": false}` sends it
 everywhere but Stitch. A destination set to an object of options counts as turned on. Archives
-such as Segment's S3 destination hold every message whatever it says, so replay applies the
+such as Segment's S3 destination contain every message whatever its `integrations` object sets, so replay applies the
 filter itself when a destination name is configured.
 """
 

@@ -12,8 +12,8 @@ import typing as t
 import orjson
 
 # Write keys are credentials: a reject does not repeat one, even inside text that is not JSON.
-# The patterns cover quoted keys spelled writeKey, write_key or write-key in any case, with a
-# quoted value, and `writeKey=value` pairs; configured secrets are also replaced wherever they
+# The patterns cover quoted keys spelled writeKey, write_key or write-key in any case with a
+# quoted value, and `writeKey=value` pairs. Configured secrets are also replaced wherever they
 # appear.
 _QUOTED_WRITE_KEY = re.compile(
     r"""(["']write[_-]?key["']\s*:\s*)(["'])(?:(?!\2)[^\\]|\\.)*\2""", re.IGNORECASE
@@ -23,7 +23,7 @@ REDACTED = "[redacted]"
 
 LOGGER = logging.getLogger("tap-segment-webhook.rejects")
 
-# Raw text longer than this is cut in the rejects file, and the entry says so.
+# Raw text longer than this is cut in the rejects file, and the entry records the original length.
 MAX_RAW_CHARS = 1_000_000
 
 

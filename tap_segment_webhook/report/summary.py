@@ -18,7 +18,7 @@ TERMINAL_PROGRESS_INTERVAL_SECONDS = 0.5
 
 @dataclasses.dataclass
 class StreamCounts:
-    """What happened to one stream's messages during a run."""
+    """Counters of one stream's messages during a run."""
 
     records: int = 0
     duplicates_skipped: int = 0

@@ -167,7 +167,7 @@ class StreamColumns:
         return column
 
     def overflow_column(self) -> Column:
-        """Return the column that holds keys past the budget as JSON text, adding it if needed."""
+        """Return the column that contains keys past the budget as JSON text, adding it if needed."""
         column = self.columns.get(OVERFLOW_COLUMN)
         if column is None:
             column = Column(OVERFLOW_COLUMN, STRING, None, "overflow")

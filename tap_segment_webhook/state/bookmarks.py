@@ -1,6 +1,6 @@
 """Replay bookmarks: for each input file, what was read and how to recognise it again.
 
-A bookmark holds the file's fingerprint (a hash of its first bytes), its size, the byte offset
+A bookmark contains the file's fingerprint (a hash of its first bytes), its size, the byte offset
 just after the last whole document emitted, and a hash of the bytes before that offset. A rerun
 skips a finished file whose size and fingerprint match, resumes an NDJSON file that grew at the
 offset, and reads a changed file from the start.
@@ -26,7 +26,7 @@ LOGGER = logging.getLogger("tap-segment-webhook.state")
 
 @dataclasses.dataclass
 class ReadPlan:
-    """Where to start reading one input, or that it is already finished."""
+    """The start position for reading one input, or a mark that it is already finished."""
 
     skip: bool
     start_offset: int = 0
