@@ -64,6 +64,14 @@ class _Segment:
     closed: bool = False
 
 
+def _unlinked(fd: int) -> bool:
+    """Return True when the file behind an open descriptor no longer has a name in any folder."""
+    try:
+        return os.fstat(fd).st_nlink == 0
+    except OSError:
+        return True
+
+
 def host_label() -> str:
     """Return this machine's host name reduced to the characters allowed in a segment name."""
     label = re.sub(r"[^A-Za-z0-9.-]", "_", socket.gethostname()).replace("_", "-")
@@ -251,6 +259,13 @@ class ArchiveWriter:
         if segment is not None:
             age = self._monotonic() - segment.started_monotonic
             if segment.size >= self.segment_max_bytes or age >= self.segment_max_seconds:
+                self._retiring.append(segment)
+                self._current = None
+                segment = None
+            elif _unlinked(segment.fd):
+                # Someone deleted the open segment, for example to free disk space; bytes
+                # written to it now would be acknowledged but never followed.
+                LOGGER.warning("Archive segment '%s' was deleted while open; starting a new one", segment.path)
                 self._retiring.append(segment)
                 self._current = None
                 segment = None

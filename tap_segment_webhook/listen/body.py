@@ -11,14 +11,16 @@ import zlib
 
 import orjson
 
+from tap_segment_webhook.decode.framing import MAX_NESTING
+
 # zlib window bits: 16 + 15 reads a gzip stream, 15 a zlib (HTTP `deflate`) stream.
 _GZIP_WBITS = 16 + zlib.MAX_WBITS
 _DEFLATE_WBITS = zlib.MAX_WBITS
 _CHUNK_BYTES = 64 * 1024
 
-# orjson 3.x raises "Recursion limit reached" when encoding a value nested 255 containers deep,
-# so this is the deepest value an archive line can hold.
-MAX_NESTING_DEPTH = 254
+# Replay's decoder rejects deeper messages, so nothing acknowledged here is rejected there; it
+# is also below the 255 containers at which orjson 3.x stops encoding.
+MAX_NESTING_DEPTH = MAX_NESTING
 
 
 class BodyError(ValueError):
@@ -150,9 +152,19 @@ def encode_value(value: object, option: int = 0) -> bytes:
     Raises `BodyError` with reason `too_deeply_nested` past `MAX_NESTING_DEPTH`.
     """
     try:
-        return _dumps(value, option)
+        encoded = _dumps(value, option)
     except orjson.JSONEncodeError:
         pass
+    else:
+        # Counting brackets is cheap and rules out almost every message before the depth walk.
+        if encoded.count(b"[") + encoded.count(b"{") <= MAX_NESTING_DEPTH:
+            return encoded
+        depth = nesting_depth(value)
+        if depth <= MAX_NESTING_DEPTH:
+            return encoded
+        raise BodyError(
+            "too_deeply_nested", f"a message is nested {depth} levels deep; at most {MAX_NESTING_DEPTH} are accepted"
+        )
     # The value either contains lone surrogates or is nested too deeply. The depth is
     # checked first because the surrogate repair below recurses.
     depth = nesting_depth(value)

@@ -265,3 +265,17 @@ def test_follower_ignores_other_files(tmp_path: Path) -> None:
         "segment-20240101T000000.000Z-b-1-000001.ndjson",
     ]
     assert ArchiveFollower(tmp_path / "absent").segments() == []
+
+
+def test_deleted_open_segment_is_replaced(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        writer = ArchiveWriter(tmp_path)
+        await writer.open()
+        await writer.append(line(1))
+        for path in tmp_path.glob("segment-*"):
+            path.unlink()
+        await writer.append(line(2))
+        await writer.close()
+
+    run(scenario())
+    assert read_numbers(tmp_path) == [2]
