@@ -1,6 +1,6 @@
 """Load test of the webhook listener on loopback, with fsync on.
 
-Usage: python benchmarks/listen_bench.py [--seconds 10] [--connections 32]
+Usage: python benchmarks/listen_bench.py [--seconds 10] [--connections 32] [--frameworks]
 
 The server runs in a child process so that the load generator does not share its
 interpreter. Each scenario sends requests over 32 keep-alive connections until a request
@@ -13,6 +13,12 @@ acknowledgement latency. Scenarios:
   group-commit archive (no verification, parsing or stamping), which is the limit the
   listener can reach on this machine;
 - paced: single events at a fixed 1,000 requests per second, for the latency at that rate.
+
+With `--frameworks` the script runs only a framework comparison instead: the same bare
+server (append the body to the group-commit archive, wait for its fsync, respond 200) on
+aiohttp and on uvicorn with starlette, for single events and batches of 100, over
+`--rounds` rounds that alternate which framework goes first. It needs uvicorn, starlette
+and httptools in the running interpreter; benchmarks/README.md says how to install them.
 """
 
 from __future__ import annotations
@@ -51,6 +57,13 @@ EVENT = {
     "integrations": {},
 }
 BATCH_SIZE = 100
+# Both bare servers send these bytes, so neither pays for JSON encoding of the response.
+SUCCESS_BODY = b'{"success":true}'
+# Fsync scheme of the bare servers, printed with the framework comparison.
+DURABILITY = (
+    "group commit in both: each request waits for an fsync of the archive.ArchiveWriter "
+    "segment that covers its bytes, and requests that arrive during an fsync share the next one"
+)
 
 
 # Server side, run in the child process.
@@ -69,6 +82,9 @@ def serve(kind: str, archive_dir: str) -> None:
         sys.stdin.read()
         service.stop()
         return
+    if kind == "uvicorn":
+        asyncio.run(_serve_uvicorn(archive_dir))
+        return
     asyncio.run(_serve_baseline(archive_dir))
 
 
@@ -83,7 +99,7 @@ async def _serve_baseline(archive_dir: str) -> None:
     async def append(request: web.Request) -> web.Response:
         body = await request.read()
         await archive.append(body.replace(b"\n", b" ") + b"\n")
-        return web.json_response({"success": True})
+        return web.Response(body=SUCCESS_BODY, content_type="application/json")
 
     app = web.Application(client_max_size=64 * 1024 * 1024)
     app.router.add_post("/", append)
@@ -95,6 +111,53 @@ async def _serve_baseline(archive_dir: str) -> None:
     print(runner.addresses[0][1], flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
     await runner.cleanup()
+    await archive.close()
+
+
+async def _serve_uvicorn(archive_dir: str) -> None:
+    """Serve the bare append handler with starlette on uvicorn, on the same asyncio loop type as aiohttp."""
+    import socket
+
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    from tap_segment_webhook.listen.archive import ArchiveWriter
+
+    archive = ArchiveWriter(archive_dir)
+    await archive.open()
+
+    async def append(request: Request) -> Response:
+        body = await request.body()
+        await archive.append(body.replace(b"\n", b" ") + b"\n")
+        return Response(SUCCESS_BODY, media_type="application/json")
+
+    app = Starlette(routes=[Route("/", append, methods=["POST"]), Route("/v1/batch", append, methods=["POST"])])
+    # loop="asyncio" keeps uvloop out, because aiohttp runs on the standard asyncio loop here.
+    # httptools is a C parser like aiohttp's llhttp-based one.
+    config = uvicorn.Config(
+        app, loop="asyncio", http="httptools", lifespan="off", access_log=False, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    # asyncio sets TCP_NODELAY on accepted connections only when the listening socket's proto
+    # is IPPROTO_TCP. With proto 0, Nagle's algorithm holds back the response body, which
+    # uvicorn sends apart from the headers, until the client's delayed ACK (about 40 ms).
+    listening = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listening.bind(("127.0.0.1", 0))
+    # Listening before the port is printed queues early connections instead of refusing them.
+    listening.listen(2048)
+    print(listening.getsockname()[1], flush=True)
+
+    async def stop_on_stdin_eof() -> None:
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+        server.should_exit = True
+
+    stopper = asyncio.create_task(stop_on_stdin_eof())
+    await server.serve(sockets=[listening])
+    await stopper
     await archive.close()
 
 
@@ -221,20 +284,93 @@ def print_result(label: str, result: Result) -> None:
     )
 
 
+def run_workloads(kind: str, connections: int, seconds: float, max_requests: int) -> dict[str, Result]:
+    """Start the `kind` server, run the single and batch closed loops against it, and stop it."""
+    single = orjson.dumps(EVENT)
+    batch = orjson.dumps({"batch": [EVENT] * BATCH_SIZE, "sentAt": "2024-03-05T10:00:02.500Z"})
+    results: dict[str, Result] = {}
+    with tempfile.TemporaryDirectory(prefix=f"listen-bench-{kind}-") as archive_dir:
+        process, port = start_server(kind, archive_dir)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            results["single"] = asyncio.run(run_closed_loop(base + "/", single, 1, connections, seconds, max_requests))
+            results["batch"] = asyncio.run(
+                run_closed_loop(base + "/v1/batch", batch, BATCH_SIZE, connections, seconds, max_requests)
+            )
+        finally:
+            stop_server(process)
+    return results
+
+
+def _median_result(results: list[Result]) -> Result:
+    """Return the result with the median events/s (the lower middle one for an even count)."""
+    ordered = sorted(results, key=lambda result: result.events_per_second)
+    return ordered[(len(ordered) - 1) // 2]
+
+
+def compare_frameworks(connections: int, seconds: float, max_requests: int, rounds: int) -> None:
+    """Run the bare append+fsync server on aiohttp and on uvicorn with starlette, and print both."""
+    try:
+        import httptools
+        import starlette
+        import uvicorn
+    except ImportError as error:
+        raise SystemExit(
+            f"--frameworks needs uvicorn, starlette and httptools in {sys.executable}: {error}. "
+            "See the Listener benchmark section of benchmarks/README.md."
+        ) from None
+    print(
+        f"aiohttp {aiohttp.__version__}, uvicorn {uvicorn.__version__} (http=httptools {httptools.__version__}, "
+        f"loop=asyncio), starlette {starlette.__version__}"
+    )
+    print(f"durability: {DURABILITY}")
+    print(f"{connections} keep-alive connections, each run stops after {max_requests} requests or {seconds:g} s")
+    names = {"baseline": "aiohttp", "uvicorn": "uvicorn+starlette"}
+    runs: dict[tuple[str, str], list[Result]] = {}
+    for round_index in range(rounds):
+        order = ("baseline", "uvicorn") if round_index % 2 == 0 else ("uvicorn", "baseline")
+        for kind in order:
+            for scenario, result in run_workloads(kind, connections, seconds, max_requests).items():
+                runs.setdefault((kind, scenario), []).append(result)
+                print_result(f"round {round_index + 1} {names[kind]} {scenario}", result)
+    print(f"median of {rounds} round(s) by events/s:")
+    for scenario, label in (("single", "single"), ("batch", "batch of 100")):
+        medians = {kind: _median_result(runs[kind, scenario]) for kind in names}
+        for kind, name in names.items():
+            print_result(f"{name} {label}", medians[kind])
+        ratio = medians["uvicorn"].events_per_second / medians["baseline"].events_per_second
+        p99_ratio = medians["uvicorn"].p99_ms / medians["baseline"].p99_ms
+        print(f"uvicorn+starlette/aiohttp {label}: events/s {ratio:.2f}, p99 {p99_ratio:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=10.0, help="max duration of each closed-loop scenario, in seconds")
     parser.add_argument("--connections", type=int, default=32, help="concurrent keep-alive connections")
     parser.add_argument("--max-requests", type=int, default=50_000, help="max requests per closed-loop scenario")
     parser.add_argument("--paced-rate", type=float, default=1000.0, help="requests per second of the paced scenario")
-    parser.add_argument("--serve", choices=["listener", "baseline"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--frameworks",
+        action="store_true",
+        help="compare the bare append+fsync server on aiohttp and on uvicorn with starlette, "
+        "instead of the listener scenarios",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="rounds of the --frameworks comparison, of which the median is printed"
+    )
+    parser.add_argument("--serve", choices=["listener", "baseline", "uvicorn"], help=argparse.SUPPRESS)
     parser.add_argument("--archive-dir", help=argparse.SUPPRESS)
     arguments = parser.parse_args()
+    if arguments.rounds < 1:
+        parser.error(f"--rounds must be at least 1, got {arguments.rounds}")
     if arguments.serve:
         serve(arguments.serve, arguments.archive_dir)
         return
 
     print(machine_facts())
+    if arguments.frameworks:
+        compare_frameworks(arguments.connections, arguments.seconds, arguments.max_requests, arguments.rounds)
+        return
     single = orjson.dumps(EVENT)
     batch = orjson.dumps({"batch": [EVENT] * BATCH_SIZE, "sentAt": "2024-03-05T10:00:02.500Z"})
     results: dict[tuple[str, str], Result] = {}
