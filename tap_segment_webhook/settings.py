@@ -76,7 +76,7 @@ SETTINGS = th.PropertiesList(
     ),
     th.Property(
         "max_columns_per_stream",
-        th.IntegerType,
+        th.IntegerType(minimum=20),
         default=DEFAULT_MAX_COLUMNS,
         description=(
             "Column budget per stream. Keys past it are kept as JSON text in the '_overflow' "
@@ -86,14 +86,14 @@ SETTINGS = th.PropertiesList(
     ),
     th.Property(
         "max_nesting_depth",
-        th.IntegerType,
+        th.IntegerType(minimum=1),
         default=10,
         description="In 'flat' style, objects nested deeper than this many levels are kept as JSON text.",
         examples=[10],
     ),
     th.Property(
         "dedupe_window",
-        th.IntegerType,
+        th.IntegerType(minimum=0),
         default=DEFAULT_DEDUPE_WINDOW,
         description=(
             "How many recent message ids (all streams together) a run remembers to skip duplicates. "
@@ -103,14 +103,14 @@ SETTINGS = th.PropertiesList(
     ),
     th.Property(
         "state_interval_records",
-        th.IntegerType,
+        th.IntegerType(minimum=1),
         default=DEFAULT_STATE_INTERVAL_RECORDS,
-        description="A STATE message is written after this many records, at the end of each file, and at the end.",
+        description="A STATE message is written after this many records, at least every 10 seconds while input is read, and at the end.",
         examples=[10000],
     ),
     th.Property(
         "discover_sample_size",
-        th.IntegerType,
+        th.IntegerType(minimum=0),
         default=DEFAULT_DISCOVER_SAMPLE,
         description="How many messages '--discover' reads from the configured input to find columns; 0 reads all.",
         examples=[100000],
@@ -125,7 +125,7 @@ SETTINGS = th.PropertiesList(
         ),
         examples=["127.0.0.1", "0.0.0.0"],
     ),
-    th.Property("listen_port", th.IntegerType, default=8080, description="Listen mode: TCP port; 0 picks a free port.", examples=[8080]),
+    th.Property("listen_port", th.IntegerType(minimum=0), default=8080, description="Listen mode: TCP port; 0 picks a free port.", examples=[8080]),
     th.Property(
         "archive_dir",
         th.StringType,
@@ -188,20 +188,20 @@ SETTINGS = th.PropertiesList(
         description="Listen mode: the path Segment's Webhooks destination posts to (the Tracking API paths /v1/... are always served).",
         examples=["/", "/segment"],
     ),
-    th.Property("max_body_bytes", th.IntegerType, default=16 * 1024 * 1024, description="Listen mode: largest request body accepted, in bytes, as received (413 past it).", examples=[16777216]),
-    th.Property("max_decompressed_bytes", th.IntegerType, default=64 * 1024 * 1024, description="Listen mode: largest request body after gzip decompression, in bytes (413 past it).", examples=[67108864]),
-    th.Property("archive_segment_max_bytes", th.IntegerType, default=64 * 1024 * 1024, description="Listen mode: an archive segment file is closed past this many bytes.", examples=[67108864]),
+    th.Property("max_body_bytes", th.IntegerType(minimum=1), default=16 * 1024 * 1024, description="Listen mode: largest request body accepted, in bytes, as received (413 past it).", examples=[16777216]),
+    th.Property("max_decompressed_bytes", th.IntegerType(minimum=1), default=64 * 1024 * 1024, description="Listen mode: largest request body after gzip decompression, in bytes (413 past it).", examples=[67108864]),
+    th.Property("archive_segment_max_bytes", th.IntegerType(minimum=1), default=64 * 1024 * 1024, description="Listen mode: an archive segment file is closed past this many bytes.", examples=[67108864]),
     th.Property("archive_segment_max_seconds", th.NumberType, default=300, description="Listen mode: an archive segment file is closed after this many seconds.", examples=[300]),
     th.Property(
         "archive_max_bytes",
-        th.IntegerType,
+        th.IntegerType(minimum=1),
         description=(
             "Listen mode: disk budget of the archive folder in bytes. Past it, requests get 503 so "
             "Segment retries later. Unset means no budget beyond 'archive_min_free_bytes'."
         ),
         examples=[10737418240],
     ),
-    th.Property("archive_min_free_bytes", th.IntegerType, default=256 * 1024 * 1024, description="Listen mode: free disk space to keep; below it requests get 503.", examples=[268435456]),
+    th.Property("archive_min_free_bytes", th.IntegerType(minimum=0), default=256 * 1024 * 1024, description="Listen mode: free disk space to keep; below it requests get 503.", examples=[268435456]),
     th.Property("shutdown_timeout_seconds", th.NumberType, default=10, description="Listen mode: seconds in-flight requests get to finish when the tap stops.", examples=[10]),
     th.Property("max_run_seconds", th.NumberType, description="Listen mode: stop after this many seconds, with a final STATE and exit code 0. Unset runs until SIGTERM or SIGINT.", examples=[3600]),
     th.Property("idle_timeout_seconds", th.NumberType, description="Listen mode: stop after this many seconds without a new event. Unset never stops for idleness.", examples=[300]),

@@ -5,15 +5,17 @@ from __future__ import annotations
 import functools
 import importlib.resources
 import json
+import logging
 import typing as t
 
 from singer_sdk import Stream
 
-from tap_segment_webhook.shape.columns import StreamColumns, column_type_from_schema
+from tap_segment_webhook.shape.columns import COLUMN_TYPES, StreamColumns, column_type_from_schema
 
 if t.TYPE_CHECKING:
     from tap_segment_webhook.tap import TapSegmentWebhook
 
+LOGGER = logging.getLogger("tap-segment-webhook.streams")
 STREAM_NAMES = ("alias", "group", "identify", "page", "screen", "track")
 # alias is in the catalog, but Stitch and most warehouses have no alias table.
 SELECTED_BY_DEFAULT = frozenset(STREAM_NAMES) - {"alias"}
@@ -51,8 +53,17 @@ def build_columns(
     columns = StreamColumns(stream, max_columns=max_columns, widen=widen, quiet=quiet)
     for name, schema in base_schema(stream)["properties"].items():
         columns.add_fixed(name, column_type_from_schema(schema), (_camel_case(name),))
-    for name, column_type, path, role in state_rows:
-        columns.restore(name, column_type, tuple(path) if path is not None else None, role)
+    for row in state_rows:
+        try:
+            name, column_type, path, role = row
+            valid = isinstance(name, str) and column_type in COLUMN_TYPES and isinstance(role, str)
+            key_path = tuple(str(part) for part in path) if path is not None else None
+        except (TypeError, ValueError):
+            valid = False
+        if not valid:
+            LOGGER.warning("Stream '%s': ignoring an invalid column in STATE: %r", stream, row)
+            continue
+        columns.restore(name, column_type, key_path, role)
     if catalog_schema:
         for name, schema in catalog_schema.get("properties", {}).items():
             if name not in columns.columns:

@@ -33,7 +33,7 @@ if t.TYPE_CHECKING:
 
 LOGGER = logging.getLogger("tap-segment-webhook.sync")
 INVALID_GZIP = "invalid_gzip"
-STATE_INTERVAL_SECONDS = 30.0
+STATE_INTERVAL_SECONDS = 10.0
 
 
 def build_pipeline(
@@ -105,6 +105,13 @@ def read_input(item: InputFile, plan: ReadPlan) -> t.Iterator[Document | DecodeE
     except (EOFError, zlib.error) as error:
         message = f"gzip data is truncated or corrupt after {end_offset} decompressed bytes: {error}"
         yield DecodeError(INVALID_GZIP, message, line + 1, end_offset, b"")
+
+
+def _size_or_zero(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
 
 
 class SyncDriver:
@@ -211,18 +218,28 @@ class SyncDriver:
         inputs = resolve_inputs(patterns)
         report = self.report
         report.files_total = len(inputs)
-        report.total_bytes = sum(os.path.getsize(item.path) for item in inputs if not item.is_stdin) or None
+        report.total_bytes = sum(_size_or_zero(item.path) for item in inputs if not item.is_stdin) or None
         LOGGER.info("Replaying %d inputs (%s bytes)", len(inputs), report.total_bytes or "unknown")
         for item in inputs:
             if self.stop_requested:
                 break
-            plan = self.bookmarks.plan(item)
-            if plan.skip:
-                report.files_skipped += 1
-                LOGGER.info("Skipping input '%s': finished in an earlier run and unchanged", item.path)
+            try:
+                plan = self.bookmarks.plan(item)
+                if plan.skip:
+                    report.files_skipped += 1
+                    LOGGER.info("Skipping input '%s': finished in an earlier run and unchanged", item.path)
+                    continue
+                self._replay_file(item, plan)
+            except OSError as error:
+                # A file removed during the run, a dangling link or a permission problem costs
+                # that file only.
+                message = f"cannot read the input: {error}"
+                self.pipeline.reject("unreadable_input", message, {"file": item.path}, b"")
+                LOGGER.error("Input '%s': %s", item.path, message)
                 continue
-            self._replay_file(item, plan)
-            self.write_state()
+            # Many small files would otherwise write one STATE each, every one listing all files.
+            if self.state_due():
+                self.write_state()
 
     def _replay_file(self, item: InputFile, plan: ReadPlan) -> None:
         LOGGER.info("Reading input '%s'", item.path)
@@ -236,7 +253,7 @@ class SyncDriver:
         for decoded in read_input(item, plan):
             source["line"] = decoded.line
             if isinstance(decoded, DecodeError) and decoded.reason in (INCOMPLETE_LAST_LINE, INVALID_GZIP):
-                complete = self._handle_unfinished_input(item, decoded, source)
+                complete = self._handle_unfinished_input(item, plan, decoded, source)
                 if not complete:
                     break
             for shaped in pipeline.process(decoded, source):
@@ -257,12 +274,15 @@ class SyncDriver:
         report.files_done += 1
         LOGGER.info("Finished input '%s': %d bytes", item.path, offset - plan.start_offset)
 
-    def _handle_unfinished_input(self, item: InputFile, decoded: DecodeError, source: dict[str, t.Any]) -> bool:
+    def _handle_unfinished_input(
+        self, item: InputFile, plan: ReadPlan, decoded: DecodeError, source: dict[str, t.Any]
+    ) -> bool:
         """Deal with an input that ends early; return True if it still counts as complete.
 
         A damaged gzip stream is rejected once and left unfinished: a rerun skips it while its
-        size is unchanged, and reads a complete copy that replaces it. A last line without a newline is left for the next run,
-        because a writer may still be appending to it, except on standard input.
+        size is unchanged, and reads a complete copy that replaces it. A last line without a
+        newline is left for the next run, because a writer may still be appending to it; if
+        the file is still unchanged then, the line is rejected.
         """
         if decoded.reason == INVALID_GZIP:
             self.pipeline.reject(INVALID_GZIP, decoded.message, source, b"")
@@ -270,9 +290,12 @@ class SyncDriver:
             if not item.is_stdin:
                 self.bookmarks.mark_damaged(item)
             return False
-        if item.is_stdin:
+        if item.is_stdin or plan.tail_is_final:
+            # Standard input cannot grow later, and a file unchanged since the last run that
+            # left this line pending is not being written to.
             self.pipeline.reject("invalid_json", decoded.message, source, decoded.raw)
             return True
+        self.bookmarks.mark_pending_tail(item)
         LOGGER.warning(
             "Input '%s': the last line (line %d, from byte %d) has no newline and is not valid JSON yet; "
             "it is left for the next run",

@@ -21,6 +21,29 @@ from tap_segment_webhook.state.bookmarks import ReadPlan
 STARTUP_SAMPLE_MESSAGES = 1000
 
 
+def _valid_state_parts(state: t.Any, logger: t.Any) -> dict[str, t.Any]:
+    """Return the parts of an input STATE that have the shape the tap writes; warn about the rest."""
+    if not isinstance(state, dict):
+        logger.warning("Ignoring the --state value: expected a JSON object, got %s", type(state).__name__)
+        return {}
+    valid = dict(state)
+    shapes = {
+        "bookmarks": lambda value: all(isinstance(entry, dict) for entry in value.values()),
+        "replay": lambda value: isinstance(value.get("files", {}), dict)
+        and all(isinstance(entry, dict) for entry in value.get("files", {}).values()),
+        "listen": lambda value: isinstance(value.get("segments", {}), dict)
+        and all(
+            isinstance(entry, dict) and all(isinstance(entry.get(key, 0), int) for key in ("offset", "line"))
+            for entry in value.get("segments", {}).values()
+        ),
+    }
+    for key, has_shape in shapes.items():
+        if key in valid and not (isinstance(valid[key], dict) and has_shape(valid[key])):
+            logger.warning("Ignoring '%s' in the --state value: it does not have the shape this tap writes", key)
+            del valid[key]
+    return valid
+
+
 class TapSegmentWebhook(Tap):
     """Singer tap for Segment events: group, identify, page, screen, track, and alias."""
 
@@ -73,8 +96,9 @@ class TapSegmentWebhook(Tap):
             # A whole STATE message was saved instead of its value; its value is the state.
             self.logger.warning("The --state file holds a STATE message; using its 'value'")
             state = state["value"]
+        state = _valid_state_parts(state, self.logger)
         super().load_state(state)
-        self._input_state = dict(state or {})
+        self._input_state = state
 
     def discover_streams(self) -> list[SegmentStream]:
         """Return the streams with columns sampled from the configured input.
@@ -129,11 +153,15 @@ class TapSegmentWebhook(Tap):
             inputs = []
         sampled = 0
         for item in inputs:
-            for decoded in read_input(item, ReadPlan(skip=False)):
-                for _ in pipeline.process(decoded, {"file": item.path}):
-                    sampled += 1
-                if limit and sampled >= limit:
-                    break
+            try:
+                for decoded in read_input(item, ReadPlan(skip=False)):
+                    for _ in pipeline.process(decoded, {"file": item.path}):
+                        sampled += 1
+                    if limit and sampled >= limit:
+                        break
+            except OSError as error:
+                # The sync reports unreadable inputs; sampling only needs the readable ones.
+                self.logger.debug("Not sampling input '%s': %s", item.path, error)
             if limit and sampled >= limit:
                 break
         self.logger.debug("Sampled %d messages from %d inputs for the stream schemas", sampled, len(inputs))

@@ -105,3 +105,61 @@ def test_s3_destination_layout(tmp_path: Path) -> None:
     again = sync(_config(tmp_path, root), state=first.final_state)
     assert [r["message_id"] for r in first.records()] == [f"m-{i}" for i in range(6)]
     assert again.records() == []
+
+
+def test_many_files_write_few_states(tmp_path: Path) -> None:
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for number in range(300):
+        (folder / f"f{number:04d}.json").write_text(_event(number))
+    output = sync(_config(tmp_path, folder))
+    assert len(output.records()) == 300
+    assert len(output.states()) <= 3
+
+
+def test_unreadable_file_is_rejected(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.ndjson").write_text(_event(1))
+    (folder / "b.ndjson").symlink_to(tmp_path / "missing.ndjson")
+    (folder / "c.ndjson").write_text(_event(3))
+    output = sync(_config(tmp_path, folder, report_path=str(tmp_path / "report.json")))
+    rejects = [json.loads(line) for line in (tmp_path / "rejects.ndjson").read_text().splitlines()]
+    assert [r["message_id"] for r in output.records()] == ["m-1", "m-3"]
+    assert [r["reason"] for r in rejects] == ["unreadable_input"]
+    assert rejects[0]["source"]["file"].endswith("b.ndjson")
+
+
+def test_fifo_in_folder_is_skipped(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.ndjson").write_text(_event(1))
+    os.mkfifo(folder / "b.fifo")
+    output = sync(_config(tmp_path, folder))
+    assert [r["message_id"] for r in output.records()] == ["m-1"]
+
+
+def test_unchanged_incomplete_tail_rejected_next_run(tmp_path: Path) -> None:
+    events = tmp_path / "dump.json"
+    events.write_text(_event(1) + '{"type":"track","messageId":"x1",')
+    first = sync(_config(tmp_path, events))
+    assert not (tmp_path / "rejects.ndjson").exists()
+    second = sync(_config(tmp_path, events), state=first.final_state)
+    rejects = [json.loads(line) for line in (tmp_path / "rejects.ndjson").read_text().splitlines()]
+    third = sync(_config(tmp_path, events), state=second.final_state)
+    assert [r["message_id"] for r in first.records()] == ["m-1"]
+    assert second.records() == []
+    assert [r["reason"] for r in rejects] == ["invalid_json"]
+    assert third.report["files"]["skipped_unchanged"] == 1
+
+
+def test_invalid_state_parts_ignored(tmp_path: Path) -> None:
+    events = tmp_path / "events.ndjson"
+    events.write_text(_event(1))
+    first = sync(_config(tmp_path, events))
+    state = first.final_state
+    state["replay"]["files"][str(events)]["offset"] = -5
+    state["replay"]["files"][str(events)]["done"] = False
+    state["bookmarks"]["track"]["columns"].append(["broken"])
+    again = sync(_config(tmp_path, events), state=state)
+    assert [r["message_id"] for r in again.records()] == ["m-1"]

@@ -7,11 +7,13 @@ import dataclasses
 import glob
 import hashlib
 import io
+import logging
 import os
 import sys
 import typing as t
 import zlib
 
+LOGGER = logging.getLogger("tap-segment-webhook.inputs")
 GZIP_MAGIC = b"\x1f\x8b"
 STDIN_PATH = "-"
 # Bytes hashed at the start of a file, and just before a resume offset, to recognise it.
@@ -40,11 +42,16 @@ def _walk(folder: str) -> list[str]:
     found = []
     for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        found.extend(
-            os.path.join(root, name)
-            for name in sorted(files)
-            if not name.startswith(".") and name not in _IGNORED_NAMES
-        )
+        for name in sorted(files):
+            if name.startswith(".") or name in _IGNORED_NAMES:
+                continue
+            path = os.path.join(root, name)
+            # A FIFO or socket in a folder would block the run; a dangling link is kept, so
+            # that the run reports it as unreadable instead of skipping it silently.
+            if os.path.exists(path) and not os.path.isfile(path):
+                LOGGER.warning("Skipping '%s' in folder '%s': not a regular file", name, root)
+                continue
+            found.append(path)
     return found
 
 

@@ -31,6 +31,9 @@ class ReadPlan:
     skip: bool
     start_offset: int = 0
     next_line: int = 1
+    # True when the last run left an incomplete last line and the file has not changed since,
+    # so that line is final and is rejected instead of being left for later again.
+    tail_is_final: bool = False
 
 
 class FileBookmarks:
@@ -40,12 +43,19 @@ class FileBookmarks:
         self.files: dict[str, dict[str, t.Any]] = dict(files or {})
 
     def plan(self, item: InputFile) -> ReadPlan:
-        """Decide how to read an input given its bookmark."""
+        """Decide how to read an input given its bookmark; an invalid bookmark means from the start."""
         if item.is_stdin:
             return ReadPlan(skip=False)
         bookmark = self.files.get(item.path)
         if bookmark is None:
             return ReadPlan(skip=False)
+        try:
+            return self._plan_from(item, bookmark)
+        except (TypeError, ValueError, KeyError, AttributeError) as error:
+            LOGGER.warning("Invalid STATE bookmark for input '%s' (%s); reading it from the start", item.path, error)
+            return ReadPlan(skip=False)
+
+    def _plan_from(self, item: InputFile, bookmark: dict[str, t.Any]) -> ReadPlan:
         size = os.path.getsize(item.path)
         head_bytes = bookmark.get("fingerprint_bytes", FINGERPRINT_BYTES)
         if size < head_bytes or fingerprint_prefix(item.path, head_bytes) != bookmark.get("fingerprint"):
@@ -57,6 +67,12 @@ class FileBookmarks:
             LOGGER.warning("Skipping input '%s': its gzip data is damaged, as in the last run", item.path)
             return ReadPlan(skip=True)
         offset = int(bookmark.get("offset", 0))
+        if not 0 <= offset <= size:
+            msg = f"offset {offset} is outside the file's {size} bytes"
+            raise ValueError(msg)
+        tail_is_final = bookmark.get("pending_tail_size") == size
+        if tail_is_final and not bookmark.get("ndjson", False):
+            return ReadPlan(skip=False, tail_is_final=True)
         if not bookmark.get("ndjson", False) or size < bookmark.get("size", 0):
             LOGGER.info("Input '%s' changed since the last run; reading it from the start", item.path)
             return ReadPlan(skip=False)
@@ -64,7 +80,9 @@ class FileBookmarks:
             LOGGER.info("Input '%s' changed before its bookmark; reading it from the start", item.path)
             return ReadPlan(skip=False)
         LOGGER.info("Resuming input '%s' at byte %d", item.path, offset)
-        return ReadPlan(skip=False, start_offset=offset, next_line=int(bookmark.get("line", 0)) + 1)
+        return ReadPlan(
+            skip=False, start_offset=offset, next_line=int(bookmark.get("line", 0)) + 1, tail_is_final=tail_is_final
+        )
 
     def begin(self, item: InputFile, plan: ReadPlan) -> None:
         """Start the bookmark of an input about to be read."""
@@ -95,6 +113,12 @@ class FileBookmarks:
         if whole_input:
             bookmark["ndjson"] = False
 
+    def mark_pending_tail(self, item: InputFile) -> None:
+        """Record the size at which an input ended with an incomplete last line."""
+        bookmark = self.files.get(item.path)
+        if bookmark is not None:
+            bookmark["pending_tail_size"] = os.path.getsize(item.path)
+
     def mark_damaged(self, item: InputFile) -> None:
         """Record that an input's compressed data is damaged, so an unchanged copy is not read again."""
         bookmark = self.files.get(item.path)
@@ -114,8 +138,13 @@ class FileBookmarks:
         for path, bookmark in self.files.items():
             if bookmark.get("gzip") or not os.path.exists(path):
                 continue
-            offset = int(bookmark.get("offset", 0))
-            if bookmark.get("resume_check_offset") != offset:
-                bookmark["resume_check"] = resume_check(path, offset)
+            offset = bookmark.get("offset", 0)
+            if bookmark.get("resume_check_offset") == offset:
+                continue
+            try:
+                bookmark["resume_check"] = resume_check(path, int(offset))
                 bookmark["resume_check_offset"] = offset
+            except (TypeError, ValueError, OSError) as error:
+                # A bookmark carried over unread from an edited STATE; the next run re-reads it.
+                LOGGER.warning("Invalid STATE bookmark for input '%s' (%s)", path, error)
         return self.files
