@@ -18,6 +18,7 @@ from singer_sdk.exceptions import ConfigValidationError
 from tap_segment_webhook.decode.inputs import InputNotFoundError
 from tap_segment_webhook.emit.writer import OutputClosedError
 from tap_segment_webhook.listen.settings import ListenConfigError, ListenerStartError
+from tap_segment_webhook.report.rejects import RejectsFileError
 
 LOGGER = logging.getLogger("tap-segment-webhook")
 
@@ -60,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(ExitStatus.LISTEN_ERROR, str(error))
     except InputNotFoundError as error:
         return _fail(ExitStatus.INPUT_ERROR, str(error))
+    except RejectsFileError as error:
+        return _fail(ExitStatus.CONFIG_ERROR, str(error))
     except FileNotFoundError as error:
         return _fail(ExitStatus.CONFIG_ERROR, f"{error}. Check the --config, --state and --catalog paths.")
     except IsADirectoryError as error:

@@ -64,3 +64,13 @@ def test_closed_stdout(tmp_path: Path) -> None:
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == ExitStatus.OUTPUT_CLOSED
     assert b"stdout was closed" in stderr
+
+
+def test_unwritable_rejects_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    events = tmp_path / "events.ndjson"
+    events.write_text("not json\n")
+    blocker = tmp_path / "blocker"
+    blocker.write_text("")
+    status = main(["--config", _config(tmp_path, input_paths=[str(events)], rejects_path=str(blocker / "r.ndjson"))])
+    assert status == ExitStatus.CONFIG_ERROR
+    assert "cannot write the rejects file" in capsys.readouterr().err

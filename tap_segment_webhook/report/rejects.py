@@ -27,6 +27,10 @@ LOGGER = logging.getLogger("tap-segment-webhook.rejects")
 MAX_RAW_CHARS = 1_000_000
 
 
+class RejectsFileError(OSError):
+    """The rejects file cannot be created or written."""
+
+
 class RejectsWriter:
     """Append rejects to an NDJSON file from any thread, and count them by reason.
 
@@ -59,13 +63,17 @@ class RejectsWriter:
             self.counts[reason] += 1
             if self.path is None:
                 return
-            if self._file is None:
-                directory = os.path.dirname(self.path)
-                if directory:
-                    os.makedirs(directory, exist_ok=True)
-                self._file = open(self.path, "ab")  # noqa: SIM115 - closed in close()
-                LOGGER.info("Writing rejected input to '%s'", self.path)
-            self._file.write(line)
+            try:
+                if self._file is None:
+                    directory = os.path.dirname(self.path)
+                    if directory:
+                        os.makedirs(directory, exist_ok=True)
+                    self._file = open(self.path, "ab")  # noqa: SIM115 - closed in close()
+                    LOGGER.info("Writing rejected input to '%s'", self.path)
+                self._file.write(line)
+            except OSError as error:
+                msg = f"cannot write the rejects file '{self.path}': {error}. Check 'rejects_path' in the config."
+                raise RejectsFileError(msg) from error
 
     def redact(self, text: str) -> str:
         """Replace write keys and configured secrets in text with a placeholder."""
@@ -85,5 +93,9 @@ class RejectsWriter:
         """Flush and close the file."""
         with self._lock:
             if self._file is not None:
-                self._file.close()
-                self._file = None
+                handle, self._file = self._file, None
+                try:
+                    handle.close()
+                except OSError as error:
+                    msg = f"cannot write the rejects file '{self.path}': {error}. Check 'rejects_path' in the config."
+                    raise RejectsFileError(msg) from error
