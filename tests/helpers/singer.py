@@ -166,6 +166,74 @@ def run_tap(
     return TapResult(messages, stdout, stderr, completed.returncode, command)
 
 
+def run_pipe(
+    tap_command: list[str],
+    target_command: list[str],
+    log_folder: Path,
+    working_folder: Path,
+    env: dict[str, str],
+) -> bytes:
+    """Run `tap_command | target_command` as a shell pipeline would and return the target's stdout.
+
+    Raises PipelineError, with both stderr texts, when either process exits with a non-zero
+    code, and re-raises TimeoutExpired after killing both.
+    """
+    target_name = Path(target_command[0]).name
+    # stderr goes to files, because a process blocks once a pipe that is
+    # read only at the end fills up.
+    with (
+        open(log_folder / "tap.stderr", "w+b") as tap_stderr,
+        open(log_folder / "target.stderr", "w+b") as target_stderr,
+    ):
+        tap = subprocess.Popen(
+            tap_command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=tap_stderr,
+            cwd=working_folder,
+            env=env,
+        )
+        try:
+            target = subprocess.Popen(
+                target_command,
+                stdin=tap.stdout,
+                stdout=subprocess.PIPE,
+                stderr=target_stderr,
+                cwd=working_folder,
+                env=env,
+            )
+        except BaseException:
+            tap.kill()
+            tap.wait()
+            raise
+        # Only the target has the read end open now, so it gets end of file
+        # when the tap exits.
+        assert tap.stdout is not None
+        tap.stdout.close()
+        try:
+            target_stdout, _ = target.communicate(timeout=PROCESS_TIMEOUT_SECONDS)
+            tap.wait(timeout=PROCESS_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            tap.kill()
+            target.kill()
+            tap.wait()
+            target.wait()
+            raise
+        tap_stderr.seek(0)
+        target_stderr.seek(0)
+        tap_log = tap_stderr.read().decode("utf-8", errors="replace")
+        target_log = target_stderr.read().decode("utf-8", errors="replace")
+    if tap.returncode != 0 or target.returncode != 0:
+        raise PipelineError(
+            f"pipeline failed: tap exited with {tap.returncode}, "
+            f"{target_name} exited with {target.returncode}\n"
+            f"tap command: {' '.join(tap_command)}\n"
+            f"--- tap stderr ---\n{tap_log}\n"
+            f"--- {target_name} stderr ---\n{target_log}"
+        )
+    return target_stdout
+
+
 class PipelineError(AssertionError):
     """The tap or the target exited with a non-zero code."""
 
@@ -197,60 +265,7 @@ def load(
             "--config",
             str(_write_json(folder, "target-config.json", settings)),
         ]
-        env = _process_env(None)
-        working_folder = cwd if cwd is not None else folder
-        # stderr goes to files, because a process blocks once a pipe that is
-        # read only at the end fills up.
-        with (
-            open(folder / "tap.stderr", "w+b") as tap_stderr,
-            open(folder / "target.stderr", "w+b") as target_stderr,
-        ):
-            tap = subprocess.Popen(
-                tap_command,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=tap_stderr,
-                cwd=working_folder,
-                env=env,
-            )
-            try:
-                target = subprocess.Popen(
-                    target_command,
-                    stdin=tap.stdout,
-                    stdout=subprocess.PIPE,
-                    stderr=target_stderr,
-                    cwd=working_folder,
-                    env=env,
-                )
-            except BaseException:
-                tap.kill()
-                tap.wait()
-                raise
-            # Only the target has the read end open now, so it gets end of file
-            # when the tap exits.
-            assert tap.stdout is not None
-            tap.stdout.close()
-            try:
-                target_stdout, _ = target.communicate(timeout=PROCESS_TIMEOUT_SECONDS)
-                tap.wait(timeout=PROCESS_TIMEOUT_SECONDS)
-            except subprocess.TimeoutExpired:
-                tap.kill()
-                target.kill()
-                tap.wait()
-                target.wait()
-                raise
-            tap_stderr.seek(0)
-            target_stderr.seek(0)
-            tap_log = tap_stderr.read().decode("utf-8", errors="replace")
-            target_log = target_stderr.read().decode("utf-8", errors="replace")
-
-    if tap.returncode != 0 or target.returncode != 0:
-        raise PipelineError(
-            f"pipeline failed: tap exited with {tap.returncode}, "
-            f"target-postgres exited with {target.returncode}\n"
-            f"tap command: {' '.join(tap_command)}\n"
-            f"--- tap stderr ---\n{tap_log}\n"
-            f"--- target-postgres stderr ---\n{target_log}"
-        )
+        working_folder = Path(cwd) if cwd is not None else folder
+        target_stdout = run_pipe(tap_command, target_command, folder, working_folder, _process_env(None))
     states = [line for line in target_stdout.decode("utf-8").splitlines() if line.strip()]
     return json.loads(states[-1]) if states else None
