@@ -51,6 +51,8 @@ def build_pipeline(
     input_state = tap.input_state
     bookmarks = input_state.get("bookmarks", {})
     catalog = tap.input_catalog if use_catalog else None
+    if catalog is not None and not quiet:
+        _warn_about_catalog(catalog)
     columns = {}
     for name in STREAM_NAMES:
         catalog_schema = None
@@ -80,6 +82,22 @@ def build_pipeline(
         report=report,
         integration_name=config.get("integration_name"),
     )
+
+
+def _warn_about_catalog(catalog: t.Any) -> None:
+    """Log what a catalog asks for that the tap does not do, so it is not ignored silently."""
+    for name in catalog:
+        if name not in STREAM_NAMES:
+            LOGGER.warning("The catalog names stream '%s', which this tap does not have; it is ignored", name)
+            continue
+        key_properties = list(catalog[name].key_properties or [])
+        if key_properties and key_properties != list(KEY_PROPERTIES):
+            LOGGER.warning(
+                "The catalog sets key properties %s for stream '%s'; the tap always keys records by %s",
+                key_properties,
+                name,
+                list(KEY_PROPERTIES),
+            )
 
 
 def read_input(item: InputFile, plan: ReadPlan) -> t.Iterator[Document | DecodeError]:
@@ -132,6 +150,15 @@ class SyncDriver:
         self.report.rejects = self.rejects.counts
         self.pipeline = build_pipeline(tap, selected=self.selected, rejects=self.rejects, report=self.report)
         self.bookmarks = FileBookmarks(tap.input_state.get("replay", {}).get("files"))
+        earlier_style = tap.input_state.get("column_style")
+        if earlier_style is not None and earlier_style != self.config.get("column_style", "flat"):
+            LOGGER.warning(
+                "The STATE was written with column_style '%s', the config sets '%s': columns named in "
+                "the STATE keep their names, new keys get names in the new style. Start without STATE "
+                "and load into a new schema to rename every column.",
+                earlier_style,
+                self.config.get("column_style", "flat"),
+            )
         self.state_interval = max(1, int(self.config.get("state_interval_records", 10_000)))
         self.records_since_state = 0
         self.last_state_time = time.monotonic()
@@ -195,6 +222,7 @@ class SyncDriver:
         state.setdefault("replay", {})["files"] = self.bookmarks.to_dict()
         for key, produce in self.extra_state.items():
             state[key] = produce()
+        state["column_style"] = self.config.get("column_style", "flat")
         return state
 
     def write_state(self) -> None:

@@ -126,3 +126,26 @@ def test_integration_name_skips_filtered(tmp_path: Path) -> None:
     output = sync(_config(tmp_path, events, integration_name="Stitch", report_path=str(tmp_path / "r.json")))
     assert [r["message_id"] for r in output.records("track")] == ["2", "4"]
     assert output.report["streams"]["track"]["skipped_by_integrations"] == 2
+
+
+def test_catalog_oddities_are_logged(tmp_path: Path, caplog) -> None:
+    events = _write(tmp_path / "e.ndjson", {"type": "track", "messageId": "1"})
+    catalog = discover(_config(tmp_path, events))
+    _entry(catalog, "track")["key_properties"] = ["user_id"]
+    extra = copy.deepcopy(_entry(catalog, "track"))
+    extra["tap_stream_id"] = extra["stream"] = "orders"
+    catalog["streams"].append(extra)
+    with caplog.at_level("WARNING", logger="tap-segment-webhook.sync"):
+        output = sync(_config(tmp_path, events), catalog=catalog)
+    messages = " ".join(record.getMessage() for record in caplog.records)
+    assert "stream 'orders'" in messages
+    assert "key properties ['user_id']" in messages
+    assert output.records("track")[0]["message_id"] == "1"
+
+
+def test_column_style_change_is_logged(tmp_path: Path, caplog) -> None:
+    events = _write(tmp_path / "e.ndjson", {"type": "track", "messageId": "1", "properties": {"a": 1}})
+    first = sync(_config(tmp_path, events))
+    with caplog.at_level("WARNING", logger="tap-segment-webhook.sync"):
+        sync(_config(tmp_path, events, column_style="segment"), state=first.final_state)
+    assert "column_style 'flat'" in " ".join(record.getMessage() for record in caplog.records)
