@@ -8,7 +8,7 @@ import typing as t
 from tap_segment_webhook.decode.framing import INCOMPLETE_LAST_LINE, DecodeError, Document
 from tap_segment_webhook.emit.dedupe import DuplicateFilter
 from tap_segment_webhook.normalize.integrations import is_enabled
-from tap_segment_webhook.normalize.messages import Reject, expand
+from tap_segment_webhook.normalize.messages import Message, Reject, expand, is_batch_envelope, normalize_message
 from tap_segment_webhook.report.rejects import RejectsWriter
 from tap_segment_webhook.report.summary import RunReport
 from tap_segment_webhook.shape.columns import StreamColumns
@@ -17,6 +17,9 @@ from tap_segment_webhook.shape.shaper import Shaper
 LOGGER = logging.getLogger("tap-segment-webhook.pipeline")
 # Decode errors that the driver handles itself, because the input may still be complete later.
 UNFINISHED_INPUT_REASONS = frozenset({INCOMPLETE_LAST_LINE, "invalid_gzip"})
+
+
+Emit = t.Callable[[str, t.Dict[str, t.Any], bool], None]
 
 
 class ShapedRecord(t.NamedTuple):
@@ -60,13 +63,28 @@ class Pipeline:
 
     def process(self, decoded: Document | DecodeError, source: dict[str, t.Any]) -> t.Iterator[ShapedRecord]:
         """Yield the records of one decoded document; rejects go to the rejects file."""
+        shaped: list[ShapedRecord] = []
+        self.feed(decoded, source, lambda *fields: shaped.append(ShapedRecord(*fields)))
+        yield from shaped
+
+    def feed(self, decoded: Document | DecodeError, source: dict[str, t.Any], emit: Emit) -> None:
+        """Pass the records of one decoded document to `emit`; rejects go to the rejects file.
+
+        `emit(stream, record, schema_changed)` is called once per record, in input order. This
+        is the replay hot path, so a document that is one message skips the envelope expansion.
+        """
         if isinstance(decoded, DecodeError):
             if decoded.reason not in UNFINISHED_INPUT_REASONS:
                 self.reject(decoded.reason, decoded.message, source, decoded.raw)
             return
+        value = decoded.value
+        if type(value) is dict and not is_batch_envelope(value):
+            items: t.Iterable[Message | Reject] = (normalize_message(value, needs_repair=decoded.needs_repair),)
+        else:
+            items = expand(value, needs_repair=decoded.needs_repair)
         report = self.report
         first = True
-        for item in expand(decoded.value, needs_repair=decoded.needs_repair):
+        for item in items:
             if isinstance(item, Reject):
                 self.reject(item.reason, item.detail, source, item.raw)
                 continue
@@ -89,8 +107,7 @@ class Pipeline:
                 continue
             record = self.shapers[stream].shape(data)
             counts.records += 1
-            stream_columns = self.columns[stream]
-            yield ShapedRecord(stream, record, stream_columns.schema_dirty)
+            emit(stream, record, self.columns[stream].schema_dirty)
 
     def sync_column_counts(self) -> None:
         """Copy column counters from the column registries into the report."""

@@ -284,8 +284,7 @@ class SyncDriver:
                 complete = self._handle_unfinished_input(item, plan, decoded, source)
                 if not complete:
                     break
-            for shaped in pipeline.process(decoded, source):
-                write_record(*shaped)
+            pipeline.feed(decoded, source, write_record)
             report.bytes_read += decoded.end_offset - offset
             offset = decoded.end_offset
             self.bookmarks.advance(item, offset, decoded.line, whole_input=getattr(decoded, "whole_input", False))

@@ -53,7 +53,8 @@ DEFAULT_MAX_DEPTH = 10
 # nodes than columns.
 NODES_PER_COLUMN = 8
 
-_MISFIT = object()
+# A converter returns None when a value does not fit its column (null values never reach one).
+_MISFIT = None
 _OVERFLOW = "\x00overflow"
 Converter = t.Optional[t.Callable[[t.Any], t.Any]]
 Slot = t.Tuple[t.Optional[str], Converter]
@@ -75,14 +76,6 @@ def _scalar_text(value: t.Any) -> str:
     return json_text(value)
 
 
-def _timestamp_or_misfit(value: t.Any) -> t.Any:
-    parsed = parse_timestamp(value)
-    return _MISFIT if parsed is None else parsed
-
-
-def _timestamp_text_or_misfit(value: str) -> t.Any:
-    parsed = parse_timestamp_text(value)
-    return _MISFIT if parsed is None else parsed
 
 
 def _chain(first: Converter, second: t.Callable[[t.Any], t.Any]) -> Converter:
@@ -164,11 +157,11 @@ class Shaper:
             return BOOLEAN, None
         if kind is int or kind is float or kind is Decimal:
             if node.is_timestamp:
-                return DATE_TIME, _timestamp_or_misfit
+                return DATE_TIME, parse_timestamp
             return NUMBER, None
         if kind is str:
             if node.is_timestamp:
-                return DATE_TIME, _timestamp_text_or_misfit
+                return DATE_TIME, parse_timestamp_text
             return STRING, None
         if kind is dict and self.column_style == NESTED and node.depth == 1:
             return OBJECT, None
@@ -262,8 +255,17 @@ class Shaper:
             name = node.direct.get(kind)
             if name is not None:
                 record[name] = value
-            else:
-                self._place(node, value, record, overflow)
+                continue
+            slot = node.slots.get(kind)
+            if slot is not None:
+                # Converted values, such as timestamps and arrays, without a call to _place.
+                name, convert = slot
+                if convert is not None and name is not None and name is not _OVERFLOW:
+                    converted = convert(value)
+                    if converted is not _MISFIT:
+                        record[name] = converted
+                        continue
+            self._place(node, value, record, overflow)
 
     def _walk_nested(self, obj: dict[str, t.Any], record: dict[str, t.Any], overflow: dict[str, t.Any]) -> None:
         root = self.root
