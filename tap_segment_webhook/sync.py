@@ -22,7 +22,7 @@ from tap_segment_webhook.decode.framing import (
 )
 from tap_segment_webhook.decode.inputs import InputFile, open_input, resolve_inputs
 from tap_segment_webhook.emit.writer import SingerWriter
-from tap_segment_webhook.pipeline import Pipeline
+from tap_segment_webhook.pipeline import Pipeline, ShapedRecord
 from tap_segment_webhook.report.rejects import RejectsWriter
 from tap_segment_webhook.report.summary import RunReport
 from tap_segment_webhook.state.bookmarks import FileBookmarks, ReadPlan
@@ -85,7 +85,7 @@ def build_pipeline(
 
 
 def _warn_about_catalog(catalog: t.Any) -> None:
-    """Log what a catalog asks for that the tap does not do, so it is not ignored silently."""
+    """Log each catalog request that the tap cannot honour, so that none is ignored silently."""
     for name in catalog:
         if name not in STREAM_NAMES:
             LOGGER.warning("The catalog names stream '%s', which this tap does not have; it is ignored", name)
@@ -123,6 +123,25 @@ def read_input(item: InputFile, plan: ReadPlan) -> t.Iterator[Document | DecodeE
     except (EOFError, zlib.error) as error:
         message = f"gzip data is truncated or corrupt after {end_offset} decompressed bytes: {error}"
         yield DecodeError(INVALID_GZIP, message, line + 1, end_offset, b"")
+
+
+def shape_inputs(
+    pipeline: Pipeline,
+    inputs: t.Iterable[InputFile],
+    on_unreadable: t.Callable[[InputFile, OSError], None] | None = None,
+) -> t.Iterator[ShapedRecord]:
+    """Yield the records of whole inputs, for discovery and the SDK's per-stream test runs.
+
+    An input that cannot be read is passed to `on_unreadable`, or raises when it is None.
+    """
+    for item in inputs:
+        try:
+            for decoded in read_input(item, ReadPlan(skip=False)):
+                yield from pipeline.process(decoded, {"file": item.path})
+        except OSError as error:
+            if on_unreadable is None:
+                raise
+            on_unreadable(item, error)
 
 
 def _size_or_zero(path: str) -> int:
@@ -308,8 +327,8 @@ class SyncDriver:
 
         A damaged gzip stream is rejected once and left unfinished: a rerun skips it while its
         size is unchanged, and reads a complete copy that replaces it. A last line without a
-        newline is left for the next run, because a writer may still be appending to it; if
-        the file is still unchanged then, the line is rejected.
+        newline is left for the next run, because a writer may still be appending to it. If
+        the file is still unchanged in that run, the line is rejected.
         """
         if decoded.reason == INVALID_GZIP:
             self.pipeline.reject(INVALID_GZIP, decoded.message, source, b"")

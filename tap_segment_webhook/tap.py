@@ -9,13 +9,12 @@ from singer_sdk import Tap
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import PluginCapabilities, TapCapabilities
 
-from tap_segment_webhook.decode.inputs import resolve_inputs
+from tap_segment_webhook.decode.inputs import InputFile, resolve_inputs
 from tap_segment_webhook.report.rejects import RejectsWriter
 from tap_segment_webhook.report.summary import RunReport
 from tap_segment_webhook.settings import SETTINGS
 from tap_segment_webhook.streams import STREAM_NAMES, SegmentStream
-from tap_segment_webhook.sync import SyncDriver, build_pipeline, read_input
-from tap_segment_webhook.state.bookmarks import ReadPlan
+from tap_segment_webhook.sync import SyncDriver, build_pipeline, shape_inputs
 
 # Messages read at start-up to give the streams' schemas their first columns.
 STARTUP_SAMPLE_MESSAGES = 1000
@@ -94,7 +93,7 @@ class TapSegmentWebhook(Tap):
     def load_state(self, state: dict[str, t.Any]) -> None:
         if isinstance(state, dict) and state.get("type") == "STATE" and isinstance(state.get("value"), dict):
             # A whole STATE message was saved instead of its value; its value is the state.
-            self.logger.warning("The --state file holds a STATE message; using its 'value'")
+            self.logger.warning("The --state file contains a whole STATE message; using its 'value' as the state")
             state = state["value"]
         state = _valid_state_parts(state, self.logger)
         super().load_state(state)
@@ -152,16 +151,13 @@ class TapSegmentWebhook(Tap):
                 self.logger.warning("Discovery found no input to sample: %s", error)
             inputs = []
         sampled = 0
-        for item in inputs:
-            try:
-                for decoded in read_input(item, ReadPlan(skip=False)):
-                    for _ in pipeline.process(decoded, {"file": item.path}):
-                        sampled += 1
-                    if limit and sampled >= limit:
-                        break
-            except OSError as error:
-                # The sync reports unreadable inputs; sampling only needs the readable ones.
-                self.logger.debug("Not sampling input '%s': %s", item.path, error)
+
+        def skip_unreadable(item: InputFile, error: OSError) -> None:
+            # The sync reports unreadable inputs; sampling only needs the readable ones.
+            self.logger.debug("Not sampling input '%s': %s", item.path, error)
+
+        for _ in shape_inputs(pipeline, inputs, on_unreadable=skip_unreadable):
+            sampled += 1
             if limit and sampled >= limit:
                 break
         self.logger.debug("Sampled %d messages from %d inputs for the stream schemas", sampled, len(inputs))
@@ -182,12 +178,10 @@ class TapSegmentWebhook(Tap):
             inputs = resolve_inputs([archive_dir]) if os.path.isdir(archive_dir) else []
         else:
             inputs = resolve_inputs(self.config.get("input_paths") or [])
-        for item in inputs:
-            for decoded in read_input(item, ReadPlan(skip=False)):
-                for shaped in pipeline.process(decoded, {"file": item.path}):
-                    schema = columns.json_schema() if shaped.schema_changed else None
-                    columns.schema_dirty = False
-                    yield shaped.record, schema
+        for shaped in shape_inputs(pipeline, inputs):
+            schema = columns.json_schema() if shaped.schema_changed else None
+            columns.schema_dirty = False
+            yield shaped.record, schema
 
     def sync_all(self) -> None:
         """Read the input once and write SCHEMA, RECORD and STATE of all streams, interleaved."""

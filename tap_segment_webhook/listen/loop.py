@@ -77,10 +77,9 @@ def _follow_segment(driver: SyncDriver, path: str, position: dict[str, int], sta
             handle, start_offset=position["offset"], first_line=position["line"] + 1, complete_lines_only=True
         ):
             source["line"] = decoded.line
-            emitted = 0
-            for shaped in driver.pipeline.process(decoded, source):
-                driver.write_record(*shaped)
-                emitted += 1
+            before = driver.writer.records_written
+            driver.pipeline.feed(decoded, source, driver.write_record)
+            emitted = driver.writer.records_written - before
             consumed = decoded.end_offset - position["offset"]
             read += consumed
             position["offset"] = decoded.end_offset
