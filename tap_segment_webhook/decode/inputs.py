@@ -46,8 +46,8 @@ def _walk(folder: str) -> list[str]:
             if name.startswith(".") or name in _IGNORED_NAMES:
                 continue
             path = os.path.join(root, name)
-            # A FIFO or socket in a folder would block the run; a dangling link is kept, so
-            # that the run reports it as unreadable instead of skipping it silently.
+            # A FIFO or socket in a folder would block the run, so it is skipped. A dangling
+            # link is kept, so that the run reports it as unreadable instead of losing it silently.
             if os.path.exists(path) and not os.path.isfile(path):
                 LOGGER.warning("Skipping '%s' in folder '%s': not a regular file", name, root)
                 continue

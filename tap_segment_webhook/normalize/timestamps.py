@@ -1,8 +1,8 @@
 """Lenient timestamp parsing with RFC 3339 UTC output.
 
-Accepted: `Z`, `+hh:mm`, `+hhmm` and `+hh` offsets (no offset means UTC), 0 to 9 fraction
-digits (kept to the microsecond), a space instead of `T`, unpadded month, day and hour, and
-epoch seconds or milliseconds as JSON numbers or digit strings.
+Offsets may be `Z`, `+hh:mm`, `+hhmm` or `+hh`, and no offset means UTC. Fractions may have 0
+to 9 digits and are kept to the microsecond. A space may replace `T`, and month, day and hour
+may be unpadded. Epoch seconds or milliseconds are accepted as JSON numbers or digit strings.
 """
 
 from __future__ import annotations

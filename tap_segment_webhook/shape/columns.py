@@ -140,11 +140,11 @@ class StreamColumns:
             return None
         if existing is not None or name == OVERFLOW_COLUMN:
             # The overflow column's name is reserved even before the budget is used up.
-            wanted = name
+            natural_name = name
             salt = role
             attempt = 0
             while name in self.columns or name == OVERFLOW_COLUMN:
-                name = with_hash_suffix(wanted, path, salt)
+                name = with_hash_suffix(natural_name, path, salt)
                 attempt += 1
                 salt = f"{role}{attempt}"
             LOGGER.log(
@@ -154,7 +154,7 @@ class StreamColumns:
                 self.stream,
                 ".".join(existing.path) if existing is not None and existing.path else "(reserved)",
                 ".".join(path),
-                wanted,
+                natural_name,
                 name,
             )
         column = Column(name, column_type, path, role)

@@ -176,7 +176,7 @@ class Shaper:
         )
 
     def _resolve(self, node: Node, value: t.Any) -> tuple[Slot, bool]:
-        """Choose the column and converter for a value; the bool tells whether the choice may be cached."""
+        """Choose the column and converter for a value; the bool is True when the choice may be cached."""
         kind, convert = self._value_kind(node, value)
         misfit_kind = None
         if kind == DATE_TIME and convert is not None and convert(value) is _MISFIT:
